@@ -1,0 +1,50 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { AccessTokenGuard } from './auth/access-token.guard.js';
+import { AccountController } from './controllers/account.controller.js';
+import { AccountDataController } from './controllers/account-data.controller.js';
+import { DevicesController } from './controllers/devices.controller.js';
+import { LoginController } from './controllers/login.controller.js';
+import { ProfileController } from './controllers/profile.controller.js';
+import { RegisterController } from './controllers/register.controller.js';
+import { AccountRepository } from './repositories/account.repository.js';
+import { AccountDataRepository } from './repositories/account-data.repository.js';
+import { DeviceRepository } from './repositories/device.repository.js';
+import { ProfileRepository } from './repositories/profile.repository.js';
+import { AccountDataService } from './services/account-data.service.js';
+import { AccountsService } from './services/accounts.service.js';
+import { AuthService } from './services/auth.service.js';
+import { DevicesService } from './services/devices.service.js';
+import { LoginService } from './services/login.service.js';
+import { PasswordHasher } from './services/password-hasher.service.js';
+import { ProfileService } from './services/profile.service.js';
+import { UiaService } from './services/uia.service.js';
+
+/** Accounts, devices and access tokens, profiles, account data; and the access-token guard every module relies on. */
+@Module({
+  controllers: [
+    LoginController,
+    RegisterController,
+    AccountController,
+    ProfileController,
+    DevicesController,
+    AccountDataController,
+  ],
+  providers: [
+    AccountRepository,
+    DeviceRepository,
+    ProfileRepository,
+    AccountDataRepository,
+    PasswordHasher,
+    AuthService,
+    UiaService,
+    AccountsService,
+    LoginService,
+    DevicesService,
+    ProfileService,
+    AccountDataService,
+    { provide: APP_GUARD, useClass: AccessTokenGuard },
+  ],
+  exports: [AccountsService, DevicesService, ProfileService, AccountDataService, LoginService],
+})
+export class AccountsModule {}

@@ -1,0 +1,21 @@
+import { ArrayMaxSize, IsArray, IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
+
+export class UpdateDeviceDto {
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  display_name?: string | null;
+}
+
+export class DeleteDeviceDto {
+  @IsOptional()
+  @IsObject()
+  auth?: Record<string, unknown>;
+}
+
+export class DeleteDevicesDto extends DeleteDeviceDto {
+  @IsArray()
+  @ArrayMaxSize(1000)
+  @IsString({ each: true })
+  devices: string[];
+}

@@ -1,0 +1,95 @@
+import { Type } from 'class-transformer';
+import { IsBoolean, IsObject, IsOptional, IsString, MaxLength, ValidateNested } from 'class-validator';
+
+export class UserIdentifierDto {
+  @IsString()
+  type: string;
+
+  @IsOptional()
+  @IsString()
+  user?: string;
+}
+
+/** POST /login body (m.login.password, with the legacy top-level `user` js-sdk still sends). */
+export class LoginDto {
+  @IsString()
+  type: string;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => UserIdentifierDto)
+  identifier?: UserIdentifierDto;
+
+  @IsOptional()
+  @IsString()
+  user?: string;
+
+  @IsOptional()
+  @IsString()
+  password?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
+  device_id?: string | null;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
+  initial_device_display_name?: string | null;
+
+  @IsOptional()
+  @IsBoolean()
+  refresh_token?: boolean;
+}
+
+export class AuthDictDto {
+  [key: string]: unknown;
+}
+
+/** POST /register body. `auth` is the user-interactive-auth dictionary. */
+export class RegisterDto {
+  @IsOptional()
+  @IsString()
+  username?: string;
+
+  @IsOptional()
+  @IsString()
+  password?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
+  device_id?: string | null;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
+  initial_device_display_name?: string | null;
+
+  @IsOptional()
+  @IsBoolean()
+  inhibit_login?: boolean;
+
+  @IsOptional()
+  @IsObject()
+  auth?: Record<string, unknown>;
+
+  @IsOptional()
+  @IsBoolean()
+  refresh_token?: boolean;
+}
+
+/** POST /account/password body. */
+export class ChangePasswordDto {
+  @IsString()
+  new_password: string;
+
+  @IsOptional()
+  @IsBoolean()
+  logout_devices?: boolean;
+
+  @IsOptional()
+  @IsObject()
+  auth?: Record<string, unknown>;
+}

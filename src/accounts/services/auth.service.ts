@@ -1,0 +1,36 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { userId } from '../../common/matrix/ids.js';
+import type { Requester } from '../auth/requester.js';
+import { DeviceRepository } from '../repositories/device.repository.js';
+import { hashToken } from './tokens.js';
+
+/** A busy client is recorded at most once a minute, unless its address or user agent changes. */
+const LAST_SEEN_THROTTLE_MS = 60_000;
+
+@Injectable()
+export class AuthService {
+  private readonly logger = new Logger(AuthService.name);
+
+  constructor(private readonly devices: DeviceRepository) {}
+
+  /** Resolves an access token to its device and account (read fresh on every request), recording the connection. */
+  async authenticate(token: string, ip: string | null, userAgent: string | null): Promise<Requester | null> {
+    const row = await this.devices.findByTokenHash(hashToken(token));
+    if (!row || row.is_deactivated) return null;
+    const now = Date.now();
+    const stale = row.last_seen_ts === null || now - Number(row.last_seen_ts) >= LAST_SEEN_THROTTLE_MS;
+    if (stale || row.last_seen_ip !== ip || row.user_agent !== userAgent) {
+      this.devices
+        .touch(row.session_id, now, ip, userAgent)
+        .catch((err: Error) => this.logger.warn(`Could not record last-seen for ${row.device_id}: ${err.message}`));
+    }
+    return {
+      userId: userId(row.localpart, row.server_name),
+      localpart: row.localpart,
+      serverName: row.server_name,
+      deviceId: row.device_id,
+      sessionId: row.session_id,
+      accountType: row.account_type,
+    };
+  }
+}

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { AccountsModule } from '../accounts/accounts.module.js';
+import { DendriteAdminController } from './controllers/dendrite-admin.controller.js';
+import { JobsController } from './controllers/jobs.controller.js';
+import { SharedSecretRegistrationController } from './controllers/shared-secret-registration.controller.js';
+import { WhoisController } from './controllers/whois.controller.js';
+import { SharedSecretRegistrationService } from './services/shared-secret-registration.service.js';
+
+/** The admin API: Dendrite's and Synapse's paths plus Lattice's own /_lattice/admin/v1. Composes the other modules; nothing imports it. */
+@Module({
+  imports: [AccountsModule],
+  controllers: [SharedSecretRegistrationController, WhoisController, DendriteAdminController, JobsController],
+  providers: [SharedSecretRegistrationService],
+})
+export class AdminModule {}

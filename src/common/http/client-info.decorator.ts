@@ -1,0 +1,13 @@
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import type { Request } from 'express';
+
+export interface RequestClientInfo {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/** The caller's address (honouring X-Forwarded-For from a local proxy) and user agent. */
+export const ClientInfo = createParamDecorator((_: unknown, ctx: ExecutionContext): RequestClientInfo => {
+  const req = ctx.switchToHttp().getRequest<Request>();
+  return { ip: req.ip ?? null, userAgent: req.get('user-agent') ?? null };
+});

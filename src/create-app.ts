@@ -1,0 +1,53 @@
+import { Logger as NestLogger, type INestApplication, type INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { AppModule, type AppModuleOptions } from './app.module.js';
+import { bodyParserErrorHandler, jsonBodyParser, requireObjectBody } from './common/http/body-parser.js';
+import { MatrixExceptionFilter } from './common/http/matrix-exception.filter.js';
+import { RouteTable } from './common/http/route-table.js';
+import { matrixValidationPipe } from './common/http/validation.pipe.js';
+import type { AppConfig } from './config/app-config.js';
+import { runMigrationsLocked } from './database/migration-runner.js';
+import { QuietLogger } from './common/quiet-logger.js';
+
+/** Builds the HTTP application (roles `all` and `api`): migrations applied, Matrix error handling, CORS. Not yet listening. */
+export async function createHttpApp(config: AppConfig, options: AppModuleOptions = {}): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), {
+    bodyParser: false,
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(QuietLogger));
+  await migrate(app);
+  app.set('trust proxy', 'loopback');
+  app.set('etag', false);
+  app.set('x-powered-by', false);
+  app.enableCors({
+    origin: '*',
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+    allowedHeaders: ['X-Requested-With', 'Content-Type', 'Authorization'],
+    optionsSuccessStatus: 200,
+  });
+  app.use(jsonBodyParser, bodyParserErrorHandler, requireObjectBody);
+  const routes = new RouteTable();
+  app.useGlobalFilters(new MatrixExceptionFilter(routes));
+  app.useGlobalPipes(matrixValidationPipe);
+  await app.init();
+  routes.capture(app);
+  return app;
+}
+
+/** Builds a worker process (role `worker`): no HTTP listener, just the job workers. */
+export async function createWorkerApp(config: AppConfig, options: AppModuleOptions = {}): Promise<INestApplicationContext> {
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, options), { bufferLogs: true });
+  app.useLogger(app.get(QuietLogger));
+  await migrate(app);
+  await app.init();
+  return app;
+}
+
+async function migrate(app: INestApplicationContext): Promise<void> {
+  const applied = await runMigrationsLocked(app.get<DataSource>(getDataSourceToken()));
+  if (applied.length > 0) new NestLogger('Database').log(`Applied migrations: ${applied.join(', ')}`);
+}

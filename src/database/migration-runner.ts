@@ -1,0 +1,21 @@
+import type { DataSource } from 'typeorm';
+
+/** Any fixed 64-bit number works; this one spells "lattice" in ASCII. */
+const MIGRATION_LOCK_KEY = '30506450281915237';
+
+/**
+ * Runs pending migrations while holding a session advisory lock, so processes that boot together
+ * apply each migration exactly once: the second waits, then finds nothing left to do.
+ */
+export async function runMigrationsLocked(dataSource: DataSource): Promise<string[]> {
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query(`SELECT pg_advisory_lock(${MIGRATION_LOCK_KEY}::bigint)`);
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    return applied.map((m) => m.name);
+  } finally {
+    await runner.query(`SELECT pg_advisory_unlock(${MIGRATION_LOCK_KEY}::bigint)`).catch(() => undefined);
+    await runner.release();
+  }
+}

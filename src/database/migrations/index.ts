@@ -1,0 +1,4 @@
+import { Accounts1764100000000 } from './1764100000000-accounts.js';
+
+/** Every migration, in order. Explicit (no globs) so the compiled and test builds agree. */
+export const MIGRATIONS = [Accounts1764100000000];

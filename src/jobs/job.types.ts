@@ -1,0 +1,29 @@
+/**
+ * Every background job Lattice runs, declared once: its name, the queue (workload) it runs on,
+ * its payload and its result. A feature implements a job by marking one service method with
+ * `@OnJob(JobName.X)`; boot fails when a job has no handler or two.
+ */
+export const QUEUE_NAMES = ['admin', 'federation'] as const;
+export type QueueName = (typeof QUEUE_NAMES)[number];
+
+/** How many jobs of a queue one worker process runs at once. */
+export const QUEUE_CONCURRENCY: Record<QueueName, number> = { admin: 4, federation: 8 };
+
+export enum JobName {}
+
+/** Payload of each job. */
+export interface JobPayloads {}
+
+/** What each job's handler returns (kept as the job's result). */
+export interface JobResults {}
+
+export interface JobDefinition<N extends JobName> {
+  queue: QueueName;
+  /** What the job acts on, shown in job status (a room ID, a user ID, "all users"...). */
+  target: (payload: JobPayloads[N & keyof JobPayloads]) => string;
+  /** Whether a repeated request while this job is queued or running joins it (the default) or starts another. */
+  dedupe?: (payload: JobPayloads[N & keyof JobPayloads]) => string | undefined;
+  attempts?: number;
+}
+
+export const JOB_DEFINITIONS: { [N in JobName]: JobDefinition<N> } = {};
