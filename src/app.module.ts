@@ -29,9 +29,12 @@ export class AppModule {
             {
               level: config.LOG_LEVEL,
               // Successful requests are debug noise; failures are what an operator looks for.
-              customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
+              customLogLevel: (_req, res, err) =>
+                err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug',
               transport:
-                !options.logStream && process.stdout.isTTY ? { target: 'pino-pretty', options: { singleLine: true } } : undefined,
+                !options.logStream && process.stdout.isTTY
+                  ? { target: 'pino-pretty', options: { singleLine: true } }
+                  : undefined,
             },
             options.logStream ?? process.stdout,
           ],

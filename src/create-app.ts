@@ -13,7 +13,10 @@ import { runMigrationsLocked } from './database/migration-runner.js';
 import { QuietLogger } from './common/quiet-logger.js';
 
 /** Builds the HTTP application (roles `all` and `api`): migrations applied, Matrix error handling, CORS. Not yet listening. */
-export async function createHttpApp(config: AppConfig, options: AppModuleOptions = {}): Promise<INestApplication> {
+export async function createHttpApp(
+  config: AppConfig,
+  options: AppModuleOptions = {},
+): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), {
     bodyParser: false,
     bufferLogs: true,
@@ -39,8 +42,13 @@ export async function createHttpApp(config: AppConfig, options: AppModuleOptions
 }
 
 /** Builds a worker process (role `worker`): no HTTP listener, just the job workers. */
-export async function createWorkerApp(config: AppConfig, options: AppModuleOptions = {}): Promise<INestApplicationContext> {
-  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, options), { bufferLogs: true });
+export async function createWorkerApp(
+  config: AppConfig,
+  options: AppModuleOptions = {},
+): Promise<INestApplicationContext> {
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, options), {
+    bufferLogs: true,
+  });
   app.useLogger(app.get(QuietLogger));
   await migrate(app);
   await app.init();

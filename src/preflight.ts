@@ -26,7 +26,12 @@ export async function preflight(config: AppConfig): Promise<void> {
 
   const url = new URL(config.REDIS_URL);
   const redisAddress = `${url.hostname}:${url.port || '6379'}`;
-  const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 3000 });
+  const redis = new Redis(config.REDIS_URL, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 3000,
+  });
   redis.on('error', () => undefined);
   try {
     await redis.connect();

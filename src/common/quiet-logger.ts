@@ -1,7 +1,13 @@
 import { Logger } from 'nestjs-pino';
 
 /** Nest's start-up chatter (one line per module and route) is debug detail, not operator information. */
-const CHATTY_CONTEXTS = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestFactory', 'NestApplication']);
+const CHATTY_CONTEXTS = new Set([
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestFactory',
+  'NestApplication',
+]);
 
 export class QuietLogger extends Logger {
   override log(message: unknown, ...optional: unknown[]): void {

@@ -44,12 +44,18 @@ describe('buildConfig', () => {
   it('reports every invalid setting by name', () => {
     let error: unknown;
     try {
-      buildConfig({ PORT: 'eighty', ROLE: 'boss', ENABLE_REGISTRATION: 'maybe', FEDERATION_DESTINATIONS: '[1]' });
+      buildConfig({
+        PORT: 'eighty',
+        ROLE: 'boss',
+        ENABLE_REGISTRATION: 'maybe',
+        FEDERATION_DESTINATIONS: '[1]',
+      });
     } catch (err) {
       error = err;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as Error).message;
-    for (const name of ['PORT', 'ROLE', 'ENABLE_REGISTRATION', 'FEDERATION_DESTINATIONS']) expect(message).toContain(name);
+    for (const name of ['PORT', 'ROLE', 'ENABLE_REGISTRATION', 'FEDERATION_DESTINATIONS'])
+      expect(message).toContain(name);
   });
 });

@@ -131,7 +131,12 @@ const KEYS = Object.keys(new AppConfig()).filter((k) => k === k.toUpperCase());
 /** Builds and validates the configuration from an environment map; throws ConfigError listing every problem. */
 export function buildConfig(env: Record<string, string | undefined>): AppConfig {
   const raw: Record<string, string> = {};
-  for (const key of [...KEYS, 'REGISTRATION_SHARED_SECRET', 'SERVER_NOTICES_AVATAR_URL', 'FEDERATION_DESTINATIONS']) {
+  for (const key of [
+    ...KEYS,
+    'REGISTRATION_SHARED_SECRET',
+    'SERVER_NOTICES_AVATAR_URL',
+    'FEDERATION_DESTINATIONS',
+  ]) {
     const value = env[key];
     if (value !== undefined) raw[key] = value;
   }

@@ -1,12 +1,20 @@
 import pg from 'pg';
 
 /** Parses a postgres URL into the database name and a URL for the maintenance database. */
-export function splitDatabaseUrl(databaseUrl: string): { database: string; adminUrl: string; address: string } {
+export function splitDatabaseUrl(databaseUrl: string): {
+  database: string;
+  adminUrl: string;
+  address: string;
+} {
   const url = new URL(databaseUrl);
   const database = decodeURIComponent(url.pathname.replace(/^\//, '')) || 'postgres';
   const admin = new URL(databaseUrl);
   admin.pathname = '/postgres';
-  return { database, adminUrl: admin.toString(), address: `${url.hostname || 'localhost'}:${url.port || '5432'}` };
+  return {
+    database,
+    adminUrl: admin.toString(),
+    address: `${url.hostname || 'localhost'}:${url.port || '5432'}`,
+  };
 }
 
 /** Creates the configured database when it does not exist yet. Safe when several processes race. */

@@ -75,10 +75,16 @@ export function encodeMatrixFailure(errcode: string, error: string, status: numb
   return MATRIX_PREFIX + JSON.stringify({ errcode, error, status });
 }
 
-export function decodeMatrixFailure(reason: string): { errcode: string; error: string; status: number } | null {
+export function decodeMatrixFailure(
+  reason: string,
+): { errcode: string; error: string; status: number } | null {
   if (!reason.startsWith(MATRIX_PREFIX)) return null;
   try {
-    return JSON.parse(reason.slice(MATRIX_PREFIX.length)) as { errcode: string; error: string; status: number };
+    return JSON.parse(reason.slice(MATRIX_PREFIX.length)) as {
+      errcode: string;
+      error: string;
+      status: number;
+    };
   } catch {
     return null;
   }

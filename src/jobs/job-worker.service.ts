@@ -64,7 +64,9 @@ export class JobWorkerService implements OnApplicationBootstrap, OnApplicationSh
         stalledInterval: 5_000,
         maxStalledCount: 10,
       });
-      worker.on('failed', (job, err) => this.logger.warn(`Job ${job?.name} ${job?.id} failed: ${err.message}`));
+      worker.on('failed', (job, err) =>
+        this.logger.warn(`Job ${job?.name} ${job?.id} failed: ${err.message}`),
+      );
       worker.on('error', (err) => this.logger.error(`Worker error on queue ${queueName}: ${err.message}`));
       this.workers.push(worker);
     }

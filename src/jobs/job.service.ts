@@ -11,7 +11,13 @@ import {
   type JobResults,
   type QueueName,
 } from './job.types.js';
-import { bullStates, decodeMatrixFailure, toJobStatus, type JobStatus, type PublicJobState } from './job-status.js';
+import {
+  bullStates,
+  decodeMatrixFailure,
+  toJobStatus,
+  type JobStatus,
+  type PublicJobState,
+} from './job-status.js';
 
 type Payload<N extends JobName> = JobPayloads[N & keyof JobPayloads];
 type Result<N extends JobName> = JobResults[N & keyof JobResults];
@@ -74,9 +80,14 @@ export class JobService implements OnApplicationShutdown {
       const matrix = decodeMatrixFailure(message);
       if (matrix) throw new MatrixError(matrix.errcode as Errcode, matrix.error, matrix.status);
       if (/timed out/i.test(message)) {
-        throw new MatrixError('M_UNKNOWN', `Job ${jobId} is still running; follow it at /_lattice/admin/v1/jobs/${jobId}`, 504, {
-          job_id: jobId,
-        });
+        throw new MatrixError(
+          'M_UNKNOWN',
+          `Job ${jobId} is still running; follow it at /_lattice/admin/v1/jobs/${jobId}`,
+          504,
+          {
+            job_id: jobId,
+          },
+        );
       }
       throw new MatrixError('M_UNKNOWN', `Job ${jobId} failed: ${message}`, 500, { job_id: jobId });
     }
@@ -104,7 +115,9 @@ export class JobService implements OnApplicationShutdown {
 
   /** Most recent jobs first, optionally of one type and/or state. */
   async list(filter: { type?: string; state?: PublicJobState; limit: number }): Promise<JobStatus[]> {
-    const states = filter.state ? bullStates(filter.state) : (['active', 'waiting', 'delayed', 'prioritized', 'completed', 'failed'] as const);
+    const states = filter.state
+      ? bullStates(filter.state)
+      : (['active', 'waiting', 'delayed', 'prioritized', 'completed', 'failed'] as const);
     const found: JobStatus[] = [];
     for (const queueName of QUEUE_NAMES) {
       const queue = this.queues[queueName];

@@ -12,9 +12,11 @@ export const QUEUE_CONCURRENCY: Record<QueueName, number> = { admin: 4, federati
 export enum JobName {}
 
 /** Payload of each job. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled as features declare jobs
 export interface JobPayloads {}
 
 /** What each job's handler returns (kept as the job's result). */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled as features declare jobs
 export interface JobResults {}
 
 export interface JobDefinition<N extends JobName> {

@@ -104,12 +104,18 @@ export class TestApp {
   /** Registers a user through the public UIA flow (m.login.dummy). */
   async register(localpart: string, password = 'correct horse battery'): Promise<TestUser> {
     const first = await this.http.post('/_matrix/client/v3/register').send({ username: localpart, password });
-    if (first.status !== 401) throw new Error(`register ${localpart}: expected 401, got ${first.status} ${first.text}`);
+    if (first.status !== 401)
+      throw new Error(`register ${localpart}: expected 401, got ${first.status} ${first.text}`);
     const res = await this.http
       .post('/_matrix/client/v3/register')
       .send({ username: localpart, password, auth: { type: 'm.login.dummy', session: first.body.session } });
     if (res.status !== 200) throw new Error(`register ${localpart}: ${res.status} ${res.text}`);
-    return { userId: res.body.user_id, localpart, accessToken: res.body.access_token, deviceId: res.body.device_id };
+    return {
+      userId: res.body.user_id,
+      localpart,
+      accessToken: res.body.access_token,
+      deviceId: res.body.device_id,
+    };
   }
 
   /** Registers a user and promotes them the way the docs tell an operator to: by SQL. */
@@ -123,7 +129,9 @@ export class TestApp {
   async registerWithSecret(username: string, password: string, admin = false, displayname?: string) {
     const { body } = await this.http.get('/_synapse/admin/v1/register');
     const mac = registrationMac(SHARED_SECRET, body.nonce, username, password, admin);
-    return this.http.post('/_synapse/admin/v1/register').send({ nonce: body.nonce, username, password, admin, mac, displayname });
+    return this.http
+      .post('/_synapse/admin/v1/register')
+      .send({ nonce: body.nonce, username, password, admin, mac, displayname });
   }
 
   async close(): Promise<void> {

@@ -23,5 +23,6 @@ export type AuthenticatedRequest = Request & { requester?: Requester };
 
 /** Injects the authenticated caller. */
 export const Caller = createParamDecorator(
-  (_: unknown, ctx: ExecutionContext): Requester => ctx.switchToHttp().getRequest<AuthenticatedRequest>().requester!,
+  (_: unknown, ctx: ExecutionContext): Requester =>
+    ctx.switchToHttp().getRequest<AuthenticatedRequest>().requester!,
 );

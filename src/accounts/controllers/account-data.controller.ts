@@ -39,7 +39,12 @@ export class AccountDataController {
 
   /** PUT /_matrix/client/v3/user/{userId}/account_data/{type} */
   @Put('user/:userId/account_data/:type')
-  async put(@Caller() caller: Requester, @Param('userId') userId: string, @Param('type') type: string, @Body() body: unknown) {
+  async put(
+    @Caller() caller: Requester,
+    @Param('userId') userId: string,
+    @Param('type') type: string,
+    @Body() body: unknown,
+  ) {
     checkOwner(caller, userId);
     await this.accountData.put(caller.localpart, '', type, checkContent(type, body));
     return {};

@@ -30,14 +30,22 @@ export class DevicesController {
 
   /** PUT /_matrix/client/v3/devices/{deviceId} */
   @Put('devices/:deviceId')
-  async update(@Caller() caller: Requester, @Param('deviceId') deviceId: string, @Body() body: UpdateDeviceDto) {
+  async update(
+    @Caller() caller: Requester,
+    @Param('deviceId') deviceId: string,
+    @Body() body: UpdateDeviceDto,
+  ) {
     await this.devices.rename(caller.localpart, deviceId, body.display_name ?? null);
     return {};
   }
 
   /** DELETE /_matrix/client/v3/devices/{deviceId} (user-interactive auth with the password) */
   @Delete('devices/:deviceId')
-  async remove(@Caller() caller: Requester, @Param('deviceId') deviceId: string, @Body() body: DeleteDeviceDto) {
+  async remove(
+    @Caller() caller: Requester,
+    @Param('deviceId') deviceId: string,
+    @Body() body: DeleteDeviceDto,
+  ) {
     await this.devices.get(caller.localpart, deviceId);
     await this.login.requirePassword(caller, body.auth);
     await this.accounts.deleteDevices(caller.localpart, [deviceId]);

@@ -27,7 +27,11 @@ export class ProfileController {
   /** PUT /_matrix/client/v3/profile/{userId}/displayname */
   @Put('profile/:userId/displayname')
   @Authenticated({ allowGuest: true })
-  async setDisplayName(@Caller() caller: Requester, @Param('userId') userId: string, @Body() body: DisplayNameDto) {
+  async setDisplayName(
+    @Caller() caller: Requester,
+    @Param('userId') userId: string,
+    @Body() body: DisplayNameDto,
+  ) {
     if (userId !== caller.userId) throw M.forbidden("Cannot set another user's display name");
     await this.profiles.setDisplayName(caller.localpart, body.displayname || null);
     return {};
@@ -44,7 +48,11 @@ export class ProfileController {
   /** PUT /_matrix/client/v3/profile/{userId}/avatar_url */
   @Put('profile/:userId/avatar_url')
   @Authenticated({ allowGuest: true })
-  async setAvatarUrl(@Caller() caller: Requester, @Param('userId') userId: string, @Body() body: AvatarUrlDto) {
+  async setAvatarUrl(
+    @Caller() caller: Requester,
+    @Param('userId') userId: string,
+    @Body() body: AvatarUrlDto,
+  ) {
     if (userId !== caller.userId) throw M.forbidden("Cannot set another user's avatar");
     await this.profiles.setAvatarUrl(caller.localpart, body.avatar_url || null);
     return {};

@@ -16,7 +16,11 @@ export class RegisterController {
   /** POST /_matrix/client/v3/register */
   @Post('register')
   @HttpCode(200)
-  register(@Body() body: RegisterDto, @Query('kind') kind: string | undefined, @ClientInfo() client: RequestClientInfo) {
+  register(
+    @Body() body: RegisterDto,
+    @Query('kind') kind: string | undefined,
+    @ClientInfo() client: RequestClientInfo,
+  ) {
     return this.login.register(body, kind, client);
   }
 

@@ -70,12 +70,16 @@ export class AccountRepository {
     return true;
   }
 
-  async updatePassword(localpart: string, serverName: string, hash: string, db: Queryable = this.sql): Promise<void> {
-    await db.exec(`UPDATE userapi_accounts SET password_hash = $3 WHERE localpart = $1 AND server_name = $2`, [
-      localpart,
-      serverName,
-      hash,
-    ]);
+  async updatePassword(
+    localpart: string,
+    serverName: string,
+    hash: string,
+    db: Queryable = this.sql,
+  ): Promise<void> {
+    await db.exec(
+      `UPDATE userapi_accounts SET password_hash = $3 WHERE localpart = $1 AND server_name = $2`,
+      [localpart, serverName, hash],
+    );
   }
 
   async nextGuestLocalpart(serverName: string): Promise<string> {
@@ -84,8 +88,16 @@ export class AccountRepository {
   }
 
   /** Local, active accounts of people (not guests or appservices) in localpart order, for fan-out jobs. */
-  async listActiveUserLocalparts(serverName: string, afterLocalpart: string, limit: number): Promise<string[]> {
-    const rows = await this.sql.query<{ localpart: string }>(LIST_ACTIVE_USERS_SQL, [serverName, afterLocalpart, limit]);
+  async listActiveUserLocalparts(
+    serverName: string,
+    afterLocalpart: string,
+    limit: number,
+  ): Promise<string[]> {
+    const rows = await this.sql.query<{ localpart: string }>(LIST_ACTIVE_USERS_SQL, [
+      serverName,
+      afterLocalpart,
+      limit,
+    ]);
     return rows.map((r) => r.localpart);
   }
 

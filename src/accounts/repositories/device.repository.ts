@@ -95,7 +95,12 @@ export class DeviceRepository {
     );
   }
 
-  async rename(localpart: string, serverName: string, deviceId: string, displayName: string | null): Promise<boolean> {
+  async rename(
+    localpart: string,
+    serverName: string,
+    deviceId: string,
+    displayName: string | null,
+  ): Promise<boolean> {
     const n = await this.sql.exec(
       `UPDATE userapi_devices SET display_name = $4 WHERE localpart = $1 AND server_name = $2 AND device_id = $3`,
       [localpart, serverName, deviceId, displayName],
@@ -111,7 +116,12 @@ export class DeviceRepository {
     keep: string | null = null,
     db: Queryable = this.sql,
   ): Promise<string[]> {
-    const rows = await db.query<{ device_id: string }>(DELETE_DEVICES_SQL, [localpart, serverName, deviceIds, keep]);
+    const rows = await db.query<{ device_id: string }>(DELETE_DEVICES_SQL, [
+      localpart,
+      serverName,
+      deviceIds,
+      keep,
+    ]);
     return rows.map((r) => r.device_id);
   }
 

@@ -26,7 +26,12 @@ export class AccountDataService {
   }
 
   /** Writes account data, wakes the user's /sync, and returns the stream position. */
-  async put(localpart: string, roomId: string, type: string, content: Record<string, unknown>): Promise<number> {
+  async put(
+    localpart: string,
+    roomId: string,
+    type: string,
+    content: Record<string, unknown>,
+  ): Promise<number> {
     const position = await this.repo.put(localpart, this.config.SERVER_NAME, roomId, type, content);
     await this.notifier.notify({ userIds: [userId(localpart, this.config.SERVER_NAME)], position });
     return position;
@@ -42,7 +47,12 @@ export class AccountDataService {
   }
 
   /** Adds or replaces one tag atomically (two clients tagging at once both win). */
-  async setTag(localpart: string, roomId: string, tag: string, value: Record<string, unknown>): Promise<void> {
+  async setTag(
+    localpart: string,
+    roomId: string,
+    tag: string,
+    value: Record<string, unknown>,
+  ): Promise<void> {
     const position = await this.repo.setTag(localpart, this.config.SERVER_NAME, roomId, tag, value);
     await this.notifier.notify({ userIds: [userId(localpart, this.config.SERVER_NAME)], position });
   }

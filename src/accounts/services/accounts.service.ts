@@ -48,7 +48,8 @@ export class AccountsService {
 
   /** Lowercases and checks a requested localpart (M_INVALID_USERNAME / M_BAD_JSON as Dendrite answers). */
   normalizeLocalpart(username: unknown): string {
-    if (typeof username !== 'string' || username === '') throw M.invalidUsername('Username must not be empty');
+    if (typeof username !== 'string' || username === '')
+      throw M.invalidUsername('Username must not be empty');
     const localpart = username.toLowerCase();
     if (!LOCALPART_RE.test(localpart)) {
       throw M.invalidUsername('Username can only contain characters a-z, 0-9, or any of ._=-/+');
@@ -131,7 +132,8 @@ export class AccountsService {
     localpart = localpart.toLowerCase();
     const account = await this.accounts.find(localpart, this.serverName);
     if (!account || !(await this.hasher.verify(password, account.password_hash))) throw forbidden();
-    if (account.is_deactivated) throw new MatrixError('M_USER_DEACTIVATED', 'This account has been deactivated');
+    if (account.is_deactivated)
+      throw new MatrixError('M_USER_DEACTIVATED', 'This account has been deactivated');
     return localpart;
   }
 
@@ -149,9 +151,14 @@ export class AccountsService {
   }
 
   /** Deletes devices (all when null) except `keep`, ending their sessions at once. */
-  async deleteDevices(localpart: string, deviceIds: string[] | null, keep: string | null = null): Promise<string[]> {
+  async deleteDevices(
+    localpart: string,
+    deviceIds: string[] | null,
+    keep: string | null = null,
+  ): Promise<string[]> {
     const deleted = await this.devices.delete(localpart, this.serverName, deviceIds, keep);
-    if (deleted.length > 0) this.emitDevices({ userId: userId(localpart, this.serverName), deviceIds: deleted, deleted: true });
+    if (deleted.length > 0)
+      this.emitDevices({ userId: userId(localpart, this.serverName), deviceIds: deleted, deleted: true });
     return deleted;
   }
 
@@ -171,7 +178,8 @@ export class AccountsService {
       await this.accounts.updatePassword(localpart, this.serverName, hash, tx);
       return logoutDevices ? this.devices.delete(localpart, this.serverName, null, null, tx) : [];
     });
-    if (deleted.length > 0) this.emitDevices({ userId: userId(localpart, this.serverName), deviceIds: deleted, deleted: true });
+    if (deleted.length > 0)
+      this.emitDevices({ userId: userId(localpart, this.serverName), deviceIds: deleted, deleted: true });
   }
 
   async accountExists(localpart: string): Promise<boolean> {

@@ -22,7 +22,9 @@ export class AuthService {
     if (stale || row.last_seen_ip !== ip || row.user_agent !== userAgent) {
       this.devices
         .touch(row.session_id, now, ip, userAgent)
-        .catch((err: Error) => this.logger.warn(`Could not record last-seen for ${row.device_id}: ${err.message}`));
+        .catch((err: Error) =>
+          this.logger.warn(`Could not record last-seen for ${row.device_id}: ${err.message}`),
+        );
     }
     return {
       userId: userId(row.localpart, row.server_name),

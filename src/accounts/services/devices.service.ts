@@ -14,7 +14,14 @@ export interface ClientDevice {
 
 export interface Whois {
   user_id: string;
-  devices: Record<string, { sessions: { connections: { ip: string | null; last_seen: number | null; user_agent: string | null }[] }[] }>;
+  devices: Record<
+    string,
+    {
+      sessions: {
+        connections: { ip: string | null; last_seen: number | null; user_agent: string | null }[];
+      }[];
+    }
+  >;
 }
 
 function toClientDevice(d: DeviceRow): ClientDevice {
@@ -62,7 +69,8 @@ export class DevicesService {
   /** Whois: one session per device, its connection being the last recorded request. */
   async whois(user: string): Promise<Whois> {
     const { localpart } = requireLocalUserId(user, this.config.SERVER_NAME, 'whois');
-    if (!(await this.accounts.find(localpart, this.config.SERVER_NAME))) throw M.notFound('User does not exist');
+    if (!(await this.accounts.find(localpart, this.config.SERVER_NAME)))
+      throw M.notFound('User does not exist');
     const devices = await this.devices.list(localpart, this.config.SERVER_NAME);
     const result: Whois = { user_id: userId(localpart, this.config.SERVER_NAME), devices: {} };
     for (const d of devices) {

@@ -28,7 +28,8 @@ export class LoginService {
 
   async register(body: RegisterDto, kind: string | undefined, client: ClientInfo): Promise<Partial<Session>> {
     if (!this.config.ENABLE_REGISTRATION) throw M.forbidden('Registration is disabled');
-    if (kind !== undefined && kind !== 'user' && kind !== 'guest') throw M.invalidParam('kind must be user or guest');
+    if (kind !== undefined && kind !== 'user' && kind !== 'guest')
+      throw M.invalidParam('kind must be user or guest');
     if (kind === 'guest') {
       const localpart = await this.accounts.nextGuestLocalpart();
       await this.accounts.createAccount({ localpart, password: null, accountType: AccountType.Guest });
@@ -54,7 +55,12 @@ export class LoginService {
   async requirePassword(requester: Requester, auth: Record<string, unknown> | undefined): Promise<void> {
     await this.uia.require(auth as UiaAuth | undefined, 'm.login.password', async (a) => {
       const identifier = a.identifier as { user?: unknown } | undefined;
-      const user = typeof identifier?.user === 'string' ? identifier.user : typeof a.user === 'string' ? a.user : undefined;
+      const user =
+        typeof identifier?.user === 'string'
+          ? identifier.user
+          : typeof a.user === 'string'
+            ? a.user
+            : undefined;
       if (user !== undefined && user !== requester.localpart && user !== requester.userId) return false;
       return typeof a.password === 'string' && this.accounts.verifyPassword(requester.localpart, a.password);
     });

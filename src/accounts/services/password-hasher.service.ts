@@ -20,11 +20,14 @@ export class PasswordHasher {
 
   /** The password rules every path shares (register, change, reset, shared-secret registration). */
   validate(password: unknown): string {
-    if (password === undefined || password === null || password === '') throw M.missingParam('Missing password');
+    if (password === undefined || password === null || password === '')
+      throw M.missingParam('Missing password');
     if (typeof password !== 'string') throw M.badJson('password must be a string');
     if (password.includes('\0')) throw M.badJson('password contains invalid character');
-    if (password.length > MAX_PASSWORD_LENGTH) throw M.badJson(`password too long: max ${MAX_PASSWORD_LENGTH} characters`);
-    if (password.length < MIN_PASSWORD_LENGTH) throw M.weakPassword(`password too weak: min ${MIN_PASSWORD_LENGTH} characters`);
+    if (password.length > MAX_PASSWORD_LENGTH)
+      throw M.badJson(`password too long: max ${MAX_PASSWORD_LENGTH} characters`);
+    if (password.length < MIN_PASSWORD_LENGTH)
+      throw M.weakPassword(`password too weak: min ${MIN_PASSWORD_LENGTH} characters`);
     return password;
   }
 }

@@ -17,7 +17,10 @@ export function newDeviceId(): string {
   return id;
 }
 
-export function randomString(length: number, alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'): string {
+export function randomString(
+  length: number,
+  alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789',
+): string {
   let s = '';
   for (let i = 0; i < length; i++) s += alphabet[randomInt(alphabet.length)];
   return s;

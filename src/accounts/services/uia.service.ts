@@ -23,7 +23,11 @@ export class UiaService {
    * Passes when `auth` completes `stage` (checked by `verify`); otherwise throws the 401 that
    * tells the client what to do next.
    */
-  async require(auth: UiaAuth | undefined, stage: string, verify: (auth: UiaAuth) => Promise<boolean>): Promise<void> {
+  async require(
+    auth: UiaAuth | undefined,
+    stage: string,
+    verify: (auth: UiaAuth) => Promise<boolean>,
+  ): Promise<void> {
     if (auth === undefined || auth === null || typeof auth !== 'object') {
       throw await this.challenge(stage);
     }
@@ -33,7 +37,11 @@ export class UiaService {
     }
     session ??= await this.newSession();
     if (auth.type !== stage) {
-      throw await this.challenge(stage, session, new MatrixError('M_UNRECOGNIZED', `Unsupported auth type ${String(auth.type)}`, 401));
+      throw await this.challenge(
+        stage,
+        session,
+        new MatrixError('M_UNRECOGNIZED', `Unsupported auth type ${String(auth.type)}`, 401),
+      );
     }
     if (!(await verify(auth))) {
       throw await this.challenge(stage, session, new MatrixError('M_FORBIDDEN', 'Invalid password', 401));
@@ -62,7 +70,11 @@ export class UiaService {
 /** The 401 UIA body is not a plain Matrix error: it carries flows and session (and errcode only after a failed stage). */
 export class UiaChallenge extends MatrixError {
   constructor(private readonly body: Record<string, unknown>) {
-    super((body.errcode as 'M_FORBIDDEN') ?? 'M_FORBIDDEN', (body.error as string) ?? 'Authentication required', 401);
+    super(
+      (body.errcode as 'M_FORBIDDEN') ?? 'M_FORBIDDEN',
+      (body.error as string) ?? 'Authentication required',
+      401,
+    );
   }
 
   override toJSON(): Record<string, unknown> {

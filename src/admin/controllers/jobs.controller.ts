@@ -14,7 +14,9 @@ export class JobsController {
   /** GET /_lattice/admin/v1/jobs?type=&state=&limit= */
   @Get()
   async list(@Query() query: ListJobsQuery) {
-    return { jobs: await this.jobs.list({ type: query.type, state: query.state, limit: query.limit ?? 100 }) };
+    return {
+      jobs: await this.jobs.list({ type: query.type, state: query.state, limit: query.limit ?? 100 }),
+    };
   }
 
   /** GET /_lattice/admin/v1/jobs/{jobId} */

@@ -13,7 +13,8 @@ export class WhoisController {
   @Get('whois/:userId')
   @Authenticated()
   whois(@Caller() caller: Requester, @Param('userId') userId: string) {
-    if (!isAdmin(caller) && caller.userId !== userId) throw M.forbidden('userID does not match the current user');
+    if (!isAdmin(caller) && caller.userId !== userId)
+      throw M.forbidden('userID does not match the current user');
     return this.devices.whois(userId);
   }
 }

@@ -24,21 +24,21 @@ export class SharedSecretRegistrationService {
     private readonly accounts: AccountsService,
   ) {}
 
-  private get secret(): string {
+  private requireSecret(): string {
     // Without a secret the endpoint does not exist, as in Dendrite.
     if (!this.config.REGISTRATION_SHARED_SECRET) throw M.unrecognized();
     return this.config.REGISTRATION_SHARED_SECRET;
   }
 
   async newNonce(): Promise<{ nonce: string }> {
-    this.secret;
+    this.requireSecret();
     const nonce = randomString(32);
     await this.redis.client.set(`register-nonce:${nonce}`, '1', 'EX', NONCE_TTL_S);
     return { nonce };
   }
 
   async register(body: SharedSecretRegisterDto) {
-    const secret = this.secret;
+    const secret = this.requireSecret();
     const password = body.password ?? '';
     if (body.username.includes('\0')) throw M.badJson('username contains invalid character');
     if (password.includes('\0')) throw M.badJson('password contains invalid character');

@@ -7,11 +7,15 @@ const NONCE =
 
 describe('registrationMac', () => {
   it('matches the published vector for a normal user', () => {
-    expect(registrationMac(SECRET, NONCE, 'alice', 'wonderland', false)).toBe('f1ba8d37123866fd659b40de4bad9b0f8965c565');
+    expect(registrationMac(SECRET, NONCE, 'alice', 'wonderland', false)).toBe(
+      'f1ba8d37123866fd659b40de4bad9b0f8965c565',
+    );
   });
 
   it('matches the published vector for an admin', () => {
-    expect(registrationMac(SECRET, NONCE, 'alice', 'wonderland', true)).toBe('24dca3bba410e43fe64b9b5c28306693bf3baa9f');
+    expect(registrationMac(SECRET, NONCE, 'alice', 'wonderland', true)).toBe(
+      '24dca3bba410e43fe64b9b5c28306693bf3baa9f',
+    );
   });
 
   it('accepts the MAC in upper case and refuses a changed byte', () => {

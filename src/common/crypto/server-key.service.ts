@@ -30,7 +30,9 @@ export class ServerKeyService {
 
   private loadOrCreate(path: string): SigningKey {
     if (existsSync(path)) return parseKeyFile(readFileSync(path, 'utf8'), path);
-    const version = `a_${randomBytes(3).toString('base64url').replace(/[^A-Za-z0-9_]/g, '_')}`;
+    const version = `a_${randomBytes(3)
+      .toString('base64url')
+      .replace(/[^A-Za-z0-9_]/g, '_')}`;
     const content = `ed25519 ${version} ${encodeBase64(randomBytes(32))}\n`;
     mkdirSync(dirname(path), { recursive: true });
     try {

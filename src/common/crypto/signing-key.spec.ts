@@ -33,7 +33,8 @@ describe('SigningKey', () => {
     expect(key.signJson('domain', {})).toEqual({
       signatures: {
         domain: {
-          'ed25519:1': 'K8280/U9SSy9IVtjBuVeLr+HpOB4BQFWbg+UZaADMtTdGYI7Geitb76LTrr5QV/7Xg4ahLwYGYZzuHGZKM5ZAQ',
+          'ed25519:1':
+            'K8280/U9SSy9IVtjBuVeLr+HpOB4BQFWbg+UZaADMtTdGYI7Geitb76LTrr5QV/7Xg4ahLwYGYZzuHGZKM5ZAQ',
         },
       },
     });
@@ -45,7 +46,9 @@ describe('SigningKey', () => {
       'KqmLSbO39/Bzb0QIYE82zqLwsA+PDzYIpIRA2sRQ4sL53+sN6/fpNSoqE7BP7vBZhG6kYdD13EIMJpvhJI+6Bw',
     );
     expect(verifyJsonSignature(signed, 'domain', 'ed25519:1', key.publicKeyBase64)).toBe(true);
-    expect(verifyJsonSignature({ ...signed, two: 'three' }, 'domain', 'ed25519:1', key.publicKeyBase64)).toBe(false);
+    expect(verifyJsonSignature({ ...signed, two: 'three' }, 'domain', 'ed25519:1', key.publicKeyBase64)).toBe(
+      false,
+    );
   });
 
   it('leaves unsigned out of the signature and keeps it', () => {

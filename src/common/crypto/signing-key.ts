@@ -17,7 +17,11 @@ export class SigningKey {
     seed: Buffer,
   ) {
     if (seed.length !== 32) throw new Error('an ed25519 seed is 32 bytes');
-    this.privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+    this.privateKey = createPrivateKey({
+      key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]),
+      format: 'der',
+      type: 'pkcs8',
+    });
     const spki = createPublicKey(this.privateKey).export({ format: 'der', type: 'spki' });
     this.publicKeyBase64 = encodeBase64(spki.subarray(SPKI_ED25519_PREFIX.length));
   }
@@ -39,7 +43,11 @@ export class SigningKey {
 }
 
 export function publicKeyFromBase64(key: string): KeyObject {
-  return createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, decodeBase64(key)]), format: 'der', type: 'spki' });
+  return createPublicKey({
+    key: Buffer.concat([SPKI_ED25519_PREFIX, decodeBase64(key)]),
+    format: 'der',
+    type: 'spki',
+  });
 }
 
 /** Verifies `signatures[entity][keyId]` over the canonical form of obj without `signatures`/`unsigned`. */
@@ -53,7 +61,12 @@ export function verifyJsonSignature(
   if (typeof sig !== 'string') return false;
   const { signatures: _s, unsigned: _u, ...rest } = obj;
   try {
-    return verify(null, Buffer.from(canonicalJson(rest)), publicKeyFromBase64(publicKeyBase64), decodeBase64(sig));
+    return verify(
+      null,
+      Buffer.from(canonicalJson(rest)),
+      publicKeyFromBase64(publicKeyBase64),
+      decodeBase64(sig),
+    );
   } catch {
     return false;
   }

@@ -31,7 +31,9 @@ export function requireLocalUserId(id: string, serverName: string, action = 'thi
   const parsed = parseUserId(id);
   if (!parsed) throw M.invalidParam(`'${id}' is not a valid user ID`);
   if (parsed.serverName !== serverName) {
-    throw M.invalidParam(`${action} only works for users on this server (${serverName}), not ${parsed.serverName}`);
+    throw M.invalidParam(
+      `${action} only works for users on this server (${serverName}), not ${parsed.serverName}`,
+    );
   }
   return parsed;
 }
@@ -48,7 +50,8 @@ export function parseRoomId(id: unknown): { opaque: string; serverName: string }
 
 /** Parses `#alias:server`. */
 export function parseRoomAlias(alias: unknown): { localpart: string; serverName: string } | null {
-  if (typeof alias !== 'string' || !alias.startsWith('#') || Buffer.byteLength(alias) > MAX_ID_BYTES) return null;
+  if (typeof alias !== 'string' || !alias.startsWith('#') || Buffer.byteLength(alias) > MAX_ID_BYTES)
+    return null;
   const colon = alias.indexOf(':');
   if (colon < 2) return null;
   const localpart = alias.slice(1, colon);

@@ -59,8 +59,12 @@ export class Accounts1764100000000 implements MigrationInterface {
         stream_id    BIGINT NOT NULL,
         PRIMARY KEY (localpart, server_name, room_id, type)
       )`);
-    await q.query(`CREATE INDEX userapi_account_datas_stream_idx ON userapi_account_datas (localpart, server_name, stream_id)`);
-    await q.query(`CREATE INDEX userapi_account_datas_room_idx ON userapi_account_datas (room_id) WHERE room_id <> ''`);
+    await q.query(
+      `CREATE INDEX userapi_account_datas_stream_idx ON userapi_account_datas (localpart, server_name, stream_id)`,
+    );
+    await q.query(
+      `CREATE INDEX userapi_account_datas_room_idx ON userapi_account_datas (room_id) WHERE room_id <> ''`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {
