@@ -55,6 +55,8 @@ export class AccountsService {
       throw M.invalidUsername('Username can only contain characters a-z, 0-9, or any of ._=-/+');
     }
     if (localpart.startsWith('_')) throw M.invalidUsername('Username cannot start with _ (reserved)');
+    // All-digit localparts are what guests get (and what Dendrite's migration marks as guests).
+    if (/^[0-9]+$/.test(localpart)) throw M.invalidUsername('Username cannot be entirely numeric');
     if (Buffer.byteLength(userId(localpart, this.serverName)) > 255) throw M.badJson('User ID too long');
     return localpart;
   }

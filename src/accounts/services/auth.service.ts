@@ -20,7 +20,9 @@ export class AuthService {
     const now = Date.now();
     const stale = row.last_seen_ts === null || now - Number(row.last_seen_ts) >= LAST_SEEN_THROTTLE_MS;
     if (stale || row.last_seen_ip !== ip || row.user_agent !== userAgent) {
-      this.devices
+      // Awaited (the throttle keeps it rare) so that a whois right after a request sees it; a
+      // failed write is logged, not turned into a failed request.
+      await this.devices
         .touch(row.session_id, now, ip, userAgent)
         .catch((err: Error) =>
           this.logger.warn(`Could not record last-seen for ${row.device_id}: ${err.message}`),

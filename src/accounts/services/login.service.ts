@@ -31,8 +31,7 @@ export class LoginService {
     if (kind !== undefined && kind !== 'user' && kind !== 'guest')
       throw M.invalidParam('kind must be user or guest');
     if (kind === 'guest') {
-      const localpart = await this.accounts.nextGuestLocalpart();
-      await this.accounts.createAccount({ localpart, password: null, accountType: AccountType.Guest });
+      const localpart = await this.createGuest();
       return this.accounts.openSession(localpart, body.device_id, body.initial_device_display_name, client);
     }
     // Validate before the UIA round trip so the client learns about a bad name at once.
@@ -43,6 +42,19 @@ export class LoginService {
     const user = await this.accounts.createAccount({ localpart, password, accountType: AccountType.User });
     if (body.inhibit_login) return { user_id: user, home_server: this.config.SERVER_NAME };
     return this.accounts.openSession(localpart, body.device_id, body.initial_device_display_name, client);
+  }
+
+  /** Guests get the next free number; two guests registering at once race for it, so the loser takes the next. */
+  private async createGuest(): Promise<string> {
+    for (let attempt = 0; ; attempt++) {
+      const localpart = await this.accounts.nextGuestLocalpart();
+      try {
+        await this.accounts.createAccount({ localpart, password: null, accountType: AccountType.Guest });
+        return localpart;
+      } catch (err) {
+        if (!(err instanceof MatrixError && err.errcode === 'M_USER_IN_USE') || attempt >= 10) throw err;
+      }
+    }
   }
 
   async changePassword(requester: Requester, body: ChangePasswordDto): Promise<void> {

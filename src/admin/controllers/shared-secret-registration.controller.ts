@@ -1,10 +1,12 @@
-import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { SYNAPSE_ADMIN_V1 } from '../../common/http/prefixes.js';
+import { SharedSecretEnabledGuard } from '../guards/shared-secret-enabled.guard.js';
 import { SharedSecretRegisterDto } from '../dto/shared-secret-register.dto.js';
 import { SharedSecretRegistrationService } from '../services/shared-secret-registration.service.js';
 
 /** Authenticated by the shared secret itself, not by an access token. */
 @Controller(SYNAPSE_ADMIN_V1)
+@UseGuards(SharedSecretEnabledGuard)
 export class SharedSecretRegistrationController {
   constructor(private readonly registration: SharedSecretRegistrationService) {}
 
