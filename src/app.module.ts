@@ -9,6 +9,7 @@ import { CommonModule } from './common/common.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
+import { FederationModule } from './federation/federation.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
 import { QuietLogger } from './common/quiet-logger.js';
 
@@ -44,6 +45,7 @@ export class AppModule {
         DatabaseModule,
         JobsModule,
         AccountsModule,
+        FederationModule,
         AdminModule,
       ],
       controllers: [AppController],

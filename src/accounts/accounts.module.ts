@@ -19,6 +19,10 @@ import { LoginService } from './services/login.service.js';
 import { PasswordHasher } from './services/password-hasher.service.js';
 import { ProfileService } from './services/profile.service.js';
 import { UiaService } from './services/uia.service.js';
+import { DeviceKeysRepository } from './keys/device-keys.repository.js';
+import { DeviceListChangesRepository } from './keys/device-list-changes.repository.js';
+import { KeysService } from './keys/keys.service.js';
+import { OneTimeKeysRepository } from './keys/one-time-keys.repository.js';
 
 /** Accounts, devices and access tokens, profiles, account data; and the access-token guard every module relies on. */
 @Module({
@@ -43,8 +47,12 @@ import { UiaService } from './services/uia.service.js';
     DevicesService,
     ProfileService,
     AccountDataService,
+    DeviceKeysRepository,
+    OneTimeKeysRepository,
+    DeviceListChangesRepository,
+    KeysService,
     { provide: APP_GUARD, useClass: AccessTokenGuard },
   ],
-  exports: [AccountsService, DevicesService, ProfileService, AccountDataService, LoginService],
+  exports: [AccountsService, DevicesService, ProfileService, AccountDataService, LoginService, KeysService],
 })
 export class AccountsModule {}

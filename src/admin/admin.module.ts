@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { AccountsModule } from '../accounts/accounts.module.js';
+import { FederationModule } from '../federation/federation.module.js';
 import { DendriteAdminController } from './controllers/dendrite-admin.controller.js';
+import { FederationAdminController } from './controllers/federation-admin.controller.js';
 import { JobsController } from './controllers/jobs.controller.js';
 import { SharedSecretRegistrationController } from './controllers/shared-secret-registration.controller.js';
 import { WhoisController } from './controllers/whois.controller.js';
@@ -8,8 +10,14 @@ import { SharedSecretRegistrationService } from './services/shared-secret-regist
 
 /** The admin API: Dendrite's and Synapse's paths plus Lattice's own /_lattice/admin/v1. Composes the other modules; nothing imports it. */
 @Module({
-  imports: [AccountsModule],
-  controllers: [SharedSecretRegistrationController, WhoisController, DendriteAdminController, JobsController],
+  imports: [AccountsModule, FederationModule],
+  controllers: [
+    SharedSecretRegistrationController,
+    WhoisController,
+    DendriteAdminController,
+    JobsController,
+    FederationAdminController,
+  ],
   providers: [SharedSecretRegistrationService],
 })
 export class AdminModule {}

@@ -107,6 +107,14 @@ export class AppConfig {
   @IsString()
   FEDERATION_DESTINATIONS?: string;
 
+  /** Comma-separated notary servers asked for a server's keys when the server itself does not answer. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^\s*[A-Za-z0-9.:[\]-]+\s*(,\s*[A-Za-z0-9.:[\]-]+\s*)*$/, {
+    message: 'FEDERATION_TRUSTED_KEY_SERVERS must be a comma-separated list of server names',
+  })
+  FEDERATION_TRUSTED_KEY_SERVERS?: string;
+
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
   })
@@ -114,6 +122,14 @@ export class AppConfig {
 
   /** Parsed form of FEDERATION_DESTINATIONS. */
   federationDestinations: Record<string, string> = {};
+
+  /** Parsed form of FEDERATION_TRUSTED_KEY_SERVERS. */
+  get trustedKeyServers(): string[] {
+    return (this.FEDERATION_TRUSTED_KEY_SERVERS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+  }
 
   get runsHttp(): boolean {
     return this.ROLE !== 'worker';
@@ -136,6 +152,7 @@ export function buildConfig(env: Record<string, string | undefined>): AppConfig 
     'REGISTRATION_SHARED_SECRET',
     'SERVER_NOTICES_AVATAR_URL',
     'FEDERATION_DESTINATIONS',
+    'FEDERATION_TRUSTED_KEY_SERVERS',
   ]) {
     const value = env[key];
     if (value !== undefined) raw[key] = value;

@@ -9,15 +9,20 @@ export type QueueName = (typeof QUEUE_NAMES)[number];
 /** How many jobs of a queue one worker process runs at once. */
 export const QUEUE_CONCURRENCY: Record<QueueName, number> = { admin: 4, federation: 8 };
 
-export enum JobName {}
+export enum JobName {
+  /** Fetch a remote user's devices and keys from their server (refreshDevices, device-list updates). */
+  FederationRefreshDevices = 'FederationRefreshDevices',
+}
 
 /** Payload of each job. */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled as features declare jobs
-export interface JobPayloads {}
+export interface JobPayloads {
+  [JobName.FederationRefreshDevices]: { userId: string };
+}
 
 /** What each job's handler returns (kept as the job's result). */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled as features declare jobs
-export interface JobResults {}
+export interface JobResults {
+  [JobName.FederationRefreshDevices]: { devices: number; changed: boolean };
+}
 
 export interface JobDefinition<N extends JobName> {
   queue: QueueName;
@@ -28,4 +33,12 @@ export interface JobDefinition<N extends JobName> {
   attempts?: number;
 }
 
-export const JOB_DEFINITIONS: { [N in JobName]: JobDefinition<N> } = {};
+export const JOB_DEFINITIONS: { [N in JobName]: JobDefinition<N> } = {
+  [JobName.FederationRefreshDevices]: {
+    queue: 'federation',
+    target: (p) => p.userId,
+    // One fetch per user at a time: a refresh requested while one runs waits for that one.
+    dedupe: (p) => `refresh-devices:${p.userId}`,
+    attempts: 3,
+  },
+};

@@ -1,4 +1,5 @@
 import { Accounts1764100000000 } from './1764100000000-accounts.js';
+import { KeysAndFederation1764300000000 } from './1764300000000-keys-and-federation.js';
 
 /** Every migration, in order. Explicit (no globs) so the compiled and test builds agree. */
-export const MIGRATIONS = [Accounts1764100000000];
+export const MIGRATIONS = [Accounts1764100000000, KeysAndFederation1764300000000];
