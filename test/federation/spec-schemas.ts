@@ -8,9 +8,31 @@ export const SPEC_API_DIR = resolve(process.cwd(), '../shared/matrix-spec-api/ap
 
 const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
 
+/**
+ * Drops `example(s)` blocks before parsing: some hold JSON flow collections whose closing brace is
+ * indented like their key, which js-yaml 5 refuses, and examples play no part in validation.
+ */
+function withoutExamples(text: string): string {
+  const out: string[] = [];
+  let skipIndent = -1;
+  for (const line of text.split('\n')) {
+    const indent = line.search(/\S/);
+    if (skipIndent >= 0) {
+      if (indent < 0 || indent > skipIndent || (indent === skipIndent && /^\s*[}\]]/.test(line))) continue;
+      skipIndent = -1;
+    }
+    if (/^\s*(example|examples)\s*:/.test(line)) {
+      skipIndent = indent;
+      continue;
+    }
+    out.push(line);
+  }
+  return out.join('\n');
+}
+
 function load(file: string): unknown {
   const text = readFileSync(file, 'utf8');
-  return file.endsWith('.json') ? JSON.parse(text) : loadYaml(text);
+  return file.endsWith('.json') ? JSON.parse(text) : loadYaml(withoutExamples(text));
 }
 
 /** Inlines every $ref (relative files and JSON pointers) and drops examples, which may hold refs of their own. */
