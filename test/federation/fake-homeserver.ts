@@ -16,7 +16,13 @@ export interface FakeDevice {
  * server under test), and counts what it was asked.
  */
 export class FakeHomeserver {
-  readonly key = new SigningKey('ed25519:fake1', randomBytes(32));
+  key = new SigningKey('ed25519:fake1', randomBytes(32));
+  /** Keys this server used before, with when it stopped using them. */
+  readonly oldKeys: { key: SigningKey; expiredTs: number }[] = [];
+  /** Key responses of other servers this fake serves as a notary (POST /_matrix/key/v2/query). */
+  readonly notaryFor = new Map<string, Record<string, unknown>>();
+  /** A dishonest notary passes answers on without its own signature. */
+  notarySigns = true;
   readonly requests: { method: string; path: string; origin?: string; body?: unknown }[] = [];
   readonly devices = new Map<string, FakeDevice[]>();
   streamId = 1;
@@ -52,8 +58,18 @@ export class FakeHomeserver {
       server_name: this.serverName,
       valid_until_ts: validUntil,
       verify_keys: { [this.key.keyId]: { key: this.key.publicKeyBase64 } },
-      old_verify_keys: {},
+      old_verify_keys: Object.fromEntries(
+        this.oldKeys.map((o) => [o.key.keyId, { key: o.key.publicKeyBase64, expired_ts: o.expiredTs }]),
+      ),
     });
+  }
+
+  /** Replaces the signing key; the old one is listed in old_verify_keys from now on. */
+  rotateKey(newKeyId: string): SigningKey {
+    const old = this.key;
+    this.oldKeys.push({ key: old, expiredTs: Date.now() });
+    this.key = new SigningKey(newKeyId, randomBytes(32));
+    return old;
   }
 
   /** Device keys of one of our users, self-signed as a client would. */
@@ -89,6 +105,18 @@ export class FakeHomeserver {
       res.end(JSON.stringify(json));
     };
     if (path === '/_matrix/key/v2/server') return send(200, this.keyResponse());
+    if (path === '/_matrix/key/v2/query' && req.method === 'POST') {
+      this.requests.push({ method: 'POST', path, body });
+      const wanted = Object.keys((body as { server_keys: Record<string, unknown> }).server_keys);
+      const answers = wanted
+        .filter((name) => this.notaryFor.has(name))
+        .map((name) =>
+          this.notarySigns
+            ? this.key.signJson(this.serverName, this.notaryFor.get(name)!)
+            : this.notaryFor.get(name)!,
+        );
+      return send(200, { server_keys: answers });
+    }
 
     const auth = parseXMatrix(req.headers.authorization);
     this.requests.push({ method: req.method!, path, origin: auth?.origin, body });
