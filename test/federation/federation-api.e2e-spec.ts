@@ -151,6 +151,19 @@ describe('federation: key server, signed requests, remote device lists', () => {
           .send(body);
         expect({ body, status: res.status }).toEqual({ body, status: 400 });
       }
+      const claim = '/_matrix/federation/v1/user/keys/claim';
+      for (const body of [
+        {},
+        { one_time_keys: 'x' },
+        { one_time_keys: { [alice.userId]: 'x' } },
+        { one_time_keys: { x: {} } },
+      ]) {
+        const res = await t.http
+          .post(claim)
+          .set('Authorization', remote.sign('POST', claim, HS, body))
+          .send(body);
+        expect({ body, status: res.status }).toEqual({ body, status: 400 });
+      }
       const send = '/_matrix/federation/v1/send/t1';
       for (const body of [{}, { origin: 'remote.test', origin_server_ts: 1, pdus: 'x' }]) {
         const res = await t.http

@@ -110,6 +110,8 @@ describe('end-to-end keys of local users', () => {
       [{ one_time_keys: { 'signed_curve25519:A': { nokey: 1 } } }, 400, 'M_BAD_JSON'],
       [{ one_time_keys: [] }, 400, 'M_BAD_JSON'],
       [{ fallback_keys: { 'a:1': 'k', 'a:2': 'k' } }, 400, 'M_INVALID_PARAM'],
+      [{ one_time_keys: { 'a:\u0000': 'k' } }, 400, 'M_BAD_JSON'],
+      [{ device_keys: deviceKeys(alice, { keys: { x: '\u0000' } }) }, 400, 'M_BAD_JSON'],
     ];
     for (const [body, status, errcode] of cases) {
       const res = await upload(body);
@@ -139,6 +141,8 @@ describe('end-to-end keys of local users', () => {
       ['/_matrix/client/v3/keys/claim', {}, 'M_BAD_JSON'],
       ['/_matrix/client/v3/keys/claim', { one_time_keys: { '@a:test': { D: 5 } } }, 'M_BAD_JSON'],
       ['/_matrix/client/v3/keys/claim', { one_time_keys: { bad: {} } }, 'M_INVALID_PARAM'],
+      ['/_matrix/client/v3/keys/query', { device_keys: { '@a:test': ['\u0000'] } }, 'M_BAD_JSON'],
+      ['/_matrix/client/v3/keys/claim', { one_time_keys: { '@a:test': { '\u0000': 'x' } } }, 'M_BAD_JSON'],
     ];
     for (const [path, body, errcode] of cases) {
       const res = await post(path, body);

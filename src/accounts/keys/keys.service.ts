@@ -57,6 +57,7 @@ export class KeysService {
 
   /** POST /keys/upload for a local device: validates, stores, and answers the one-time key counts. */
   async upload(userId: string, deviceId: string, body: KeysUpload): Promise<Record<string, number>> {
+    if (containsNul(body)) throw M.badJson('Keys must not contain NUL characters');
     const deviceKeys =
       body.device_keys == null ? null : this.checkDeviceKeys(body.device_keys, userId, deviceId);
     const otks = body.one_time_keys == null ? [] : parseKeyMap(body.one_time_keys, 'one_time_keys');
@@ -215,18 +216,18 @@ export class KeysService {
         changed = true;
       }
       for (const d of list.devices) {
+        // PostgreSQL cannot store NUL in text or JSONB; such a device is unusable anyway.
+        if (containsNul(d)) continue;
         const keys = d.keys ? stripUnsigned(d.keys) : null;
         if (await this.deviceKeys.upsert(list.userId, d.device_id, keys, d.device_display_name ?? null, tx)) {
           changed = true;
         }
       }
-      if (await this.deviceKeys.setCrossSigning(list.userId, 'master', list.masterKey ?? null, tx))
-        changed = true;
-      if (
-        await this.deviceKeys.setCrossSigning(list.userId, 'self_signing', list.selfSigningKey ?? null, tx)
-      ) {
-        changed = true;
-      }
+      const master = list.masterKey && !containsNul(list.masterKey) ? list.masterKey : null;
+      const selfSigning =
+        list.selfSigningKey && !containsNul(list.selfSigningKey) ? list.selfSigningKey : null;
+      if (await this.deviceKeys.setCrossSigning(list.userId, 'master', master, tx)) changed = true;
+      if (await this.deviceKeys.setCrossSigning(list.userId, 'self_signing', selfSigning, tx)) changed = true;
       await this.deviceKeys.markRemoteFresh(list.userId, list.streamId, fetchStartedTs, tx);
       return changed ? this.changes.record(list.userId, tx) : null;
     });
@@ -275,6 +276,14 @@ export class KeysService {
     }
     return keys;
   }
+}
+
+/** True when a string anywhere in the value (keys included) holds NUL, which PostgreSQL cannot store. */
+export function containsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (Array.isArray(value)) return value.some(containsNul);
+  if (isObject(value)) return Object.entries(value).some(([k, v]) => k.includes('\u0000') || containsNul(v));
+  return false;
 }
 
 /** Parses `{"<algorithm>:<key_id>": key}`; the key is a string or an object with a string `key`. */

@@ -3,7 +3,7 @@ import { AppConfig } from '../../config/app-config.js';
 import { M } from '../../common/errors/matrix-error.js';
 import { parseUserId } from '../../common/matrix/ids.js';
 import { AccountsService } from '../../accounts/services/accounts.service.js';
-import { KeysService, type KeysUpload } from '../../accounts/keys/keys.service.js';
+import { KeysService, containsNul, type KeysUpload } from '../../accounts/keys/keys.service.js';
 import type {
   ClaimedKeys,
   FederationDeviceList,
@@ -209,6 +209,7 @@ function checkUserId(user: string): void {
 /** `{user: [deviceId...]}` with valid user IDs. */
 function parseQueryRequest(value: unknown): Record<string, string[]> {
   if (!isObject(value)) throw M.badJson('device_keys must be an object');
+  if (containsNul(value)) throw M.badJson('device_keys must not contain NUL characters');
   const entries = Object.entries(value);
   if (entries.length > MAX_USERS) throw M.badJson(`device_keys may name at most ${MAX_USERS} users`);
   for (const [user, devices] of entries) {
@@ -223,6 +224,7 @@ function parseQueryRequest(value: unknown): Record<string, string[]> {
 /** `{user: {deviceId: algorithm}}` with valid user IDs. */
 function parseClaimRequest(value: unknown): Record<string, Record<string, string>> {
   if (!isObject(value)) throw M.badJson('one_time_keys must be an object');
+  if (containsNul(value)) throw M.badJson('one_time_keys must not contain NUL characters');
   const entries = Object.entries(value);
   if (entries.length > MAX_USERS) throw M.badJson(`one_time_keys may name at most ${MAX_USERS} users`);
   for (const [user, devices] of entries) {
