@@ -28,7 +28,7 @@ const MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
  * drops a Host header and cannot set SNI. The timeout covers the whole exchange.
  */
 export function httpRequest(server: ResolvedServer, req: TransportRequest): Promise<TransportResponse> {
-  const url = new URL(req.path, server.baseUrl);
+  const url = new URL(server.baseUrl);
   const secure = url.protocol === 'https:';
   const headers: Record<string, string> = {
     Host: server.hostHeader,
@@ -43,7 +43,8 @@ export function httpRequest(server: ResolvedServer, req: TransportRequest): Prom
     method: req.method,
     hostname: url.hostname.replace(/^\[|\]$/g, ''),
     port: url.port || (secure ? 443 : 80),
-    path: `${url.pathname}${url.search}`,
+    // Exactly the path that was signed: URL parsing could re-encode it.
+    path: req.path,
     headers,
     ...(secure && server.tlsServerName ? { servername: server.tlsServerName } : {}),
   };
