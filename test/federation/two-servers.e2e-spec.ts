@@ -95,7 +95,12 @@ describe('two Lattice servers: refreshDevices over real federation', () => {
   let hs2: Server;
 
   beforeAll(async () => {
-    await promisify(execFile)('npm', ['run', 'build', '--silent'], { cwd: ROOT });
+    // The servers run the compiled build, so build what is being tested.
+    await promisify(execFile)('npm', ['run', 'build', '--silent'], { cwd: ROOT }).catch(
+      (err: { stdout?: string }) => {
+        throw new Error(`npm run build failed:\n${err.stdout ?? String(err)}`);
+      },
+    );
     const ports = [await freePort(), await freePort()];
     const names = ['hs1.test', 'hs2.test'];
     const destinations = JSON.stringify({
