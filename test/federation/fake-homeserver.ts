@@ -53,7 +53,10 @@ export class FakeHomeserver {
     return this.requests.filter((r) => r.path.startsWith(pathPrefix)).length;
   }
 
-  keyResponse(validUntil = Date.now() + 3600_000) {
+  /** How long the published key response says it is valid (negative: already expired). */
+  keyValidityMs = 3600_000;
+
+  keyResponse(validUntil = Date.now() + this.keyValidityMs) {
     return this.key.signJson(this.serverName, {
       server_name: this.serverName,
       valid_until_ts: validUntil,

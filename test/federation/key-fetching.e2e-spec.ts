@@ -10,11 +10,14 @@ describe('fetching other servers’ keys', () => {
   let notary: FakeHomeserver;
   let hidden: FakeHomeserver;
   let rotating: FakeHomeserver;
+  let expired: FakeHomeserver;
 
   beforeAll(async () => {
     notary = await new FakeHomeserver('notary.test').start();
     hidden = new FakeHomeserver('hidden.test');
     rotating = await new FakeHomeserver('rotating.test').start();
+    expired = await new FakeHomeserver('expired.test').start();
+    expired.keyValidityMs = -1000;
     t = await TestApp.start({
       SERVER_NAME: HS,
       // hidden.test cannot be reached: its keys can only come through the notary.
@@ -23,6 +26,7 @@ describe('fetching other servers’ keys', () => {
         'hidden.test': 'http://127.0.0.1:1',
         'rotating.test': rotating.url,
         'forged.test': 'http://127.0.0.1:1',
+        'expired.test': expired.url,
       }),
       FEDERATION_TRUSTED_KEY_SERVERS: 'notary.test',
     });
@@ -32,6 +36,7 @@ describe('fetching other servers’ keys', () => {
     await t.close();
     await notary.stop();
     await rotating.stop();
+    await expired.stop();
   });
 
   const versionUri = '/_matrix/federation/v1/user/devices/%40nobody%3Ahs1.test';
@@ -56,6 +61,14 @@ describe('fetching other servers’ keys', () => {
       notary.notarySigns = true;
     }
     expect(await t.sql(`SELECT 1 FROM federation_server_keys WHERE server_name = 'forged.test'`)).toEqual([]);
+  });
+
+  it('refuses requests signed with a key whose validity has run out', async () => {
+    const res = await t.http.get(versionUri).set('Authorization', expired.sign('GET', versionUri, HS));
+    expect([res.status, res.body.errcode]).toEqual([401, 'M_UNAUTHORIZED']);
+    expect(
+      await t.sql(`SELECT key_id FROM federation_server_keys WHERE server_name = 'expired.test'`),
+    ).toEqual([{ key_id: 'ed25519:fake1' }]);
   });
 
   it('caches keys, honours old keys for old signatures only, and refetches on an unknown key', async () => {
