@@ -11,6 +11,8 @@ import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { FederationModule } from './federation/federation.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
+import { RoomsModule } from './rooms/rooms.module.js';
+import { SyncModule } from './sync/sync.module.js';
 import { QuietLogger } from './common/quiet-logger.js';
 
 export interface AppModuleOptions {
@@ -46,6 +48,8 @@ export class AppModule {
         JobsModule,
         AccountsModule,
         FederationModule,
+        RoomsModule,
+        SyncModule,
         AdminModule,
       ],
       controllers: [AppController],

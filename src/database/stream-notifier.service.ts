@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { RedisService } from './redis.service.js';
+import { SqlService } from './sql.service.js';
 
 export const WAKEUP_CHANNEL = 'sync:wakeup';
 
@@ -16,7 +17,19 @@ export interface Wakeup {
  */
 @Injectable()
 export class StreamNotifier {
-  constructor(private readonly redis: RedisService) {}
+  constructor(
+    private readonly redis: RedisService,
+    private readonly sql: SqlService,
+  ) {}
+
+  /**
+   * The current stream head. Positions come from lattice_next_stream_pos(), whose row lock is held
+   * until the writer commits, so every row at or below the head is committed and visible.
+   */
+  async head(): Promise<number> {
+    const row = await this.sql.one<{ pos: string }>(`SELECT pos FROM lattice_stream_head`);
+    return Number(row!.pos);
+  }
 
   async notify(wakeup: Wakeup): Promise<void> {
     await this.redis.client.publish(this.redis.channel(WAKEUP_CHANNEL), JSON.stringify(wakeup));

@@ -31,7 +31,7 @@ export class AccountDataRepository {
   ): Promise<number> {
     const row = await db.one<{ stream_id: string }>(
       `INSERT INTO userapi_account_datas (localpart, server_name, room_id, type, content, stream_id)
-       VALUES ($1, $2, $3, $4, $5, nextval('lattice_stream_seq'))
+       VALUES ($1, $2, $3, $4, $5, lattice_next_stream_pos())
        ON CONFLICT (localpart, server_name, room_id, type)
        DO UPDATE SET content = EXCLUDED.content, stream_id = EXCLUDED.stream_id
        RETURNING stream_id`,
@@ -52,7 +52,7 @@ export class AccountDataRepository {
       `INSERT INTO userapi_account_datas (localpart, server_name, room_id, type, content, stream_id)
        VALUES ($1, $2, $3, 'm.tag',
                jsonb_build_object('tags', CASE WHEN $5::jsonb IS NULL THEN '{}'::jsonb ELSE jsonb_build_object($4::text, $5::jsonb) END),
-               nextval('lattice_stream_seq'))
+               lattice_next_stream_pos())
        ON CONFLICT (localpart, server_name, room_id, type) DO UPDATE SET
          content = jsonb_set(userapi_account_datas.content, '{tags}',
            CASE WHEN $5::jsonb IS NULL THEN COALESCE(userapi_account_datas.content->'tags', '{}'::jsonb) - $4::text

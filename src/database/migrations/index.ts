@@ -1,5 +1,12 @@
 import { Accounts1764100000000 } from './1764100000000-accounts.js';
+import { Rooms1764200000000 } from './1764200000000-rooms.js';
+import { Sync1764250000000 } from './1764250000000-sync.js';
 import { KeysAndFederation1764300000000 } from './1764300000000-keys-and-federation.js';
 
 /** Every migration, in order. Explicit (no globs) so the compiled and test builds agree. */
-export const MIGRATIONS = [Accounts1764100000000, KeysAndFederation1764300000000];
+export const MIGRATIONS = [
+  Accounts1764100000000,
+  Rooms1764200000000,
+  Sync1764250000000,
+  KeysAndFederation1764300000000,
+];

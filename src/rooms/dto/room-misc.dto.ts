@@ -1,0 +1,100 @@
+import { Type } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Max, Min } from 'class-validator';
+
+export class MessagesQuery {
+  @IsOptional()
+  @IsString()
+  from?: string;
+
+  @IsOptional()
+  @IsString()
+  to?: string;
+
+  @IsOptional()
+  @IsIn(['b', 'f'])
+  dir?: 'b' | 'f';
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(100000)
+  limit?: number;
+
+  @IsOptional()
+  @IsString()
+  filter?: string;
+}
+
+export class MembersQuery {
+  @IsOptional()
+  @IsString()
+  at?: string;
+
+  @IsOptional()
+  @IsIn(['join', 'invite', 'knock', 'leave', 'ban'])
+  membership?: string;
+
+  @IsOptional()
+  @IsIn(['join', 'invite', 'knock', 'leave', 'ban'])
+  not_membership?: string;
+}
+
+export class TypingDto {
+  @IsBoolean()
+  typing: boolean;
+
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  timeout?: number;
+}
+
+export class ReceiptDto {
+  @IsOptional()
+  @IsString()
+  thread_id?: string;
+}
+
+export class AliasDto {
+  @IsString()
+  room_id: string;
+}
+
+export class VisibilityDto {
+  @IsIn(['public', 'private'])
+  visibility: 'public' | 'private';
+}
+
+export class PublicRoomsQuery {
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(1000)
+  limit?: number;
+
+  @IsOptional()
+  @IsString()
+  since?: string;
+
+  @IsOptional()
+  @IsString()
+  server?: string;
+}
+
+export class PublicRoomsFilterDto {
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(1000)
+  limit?: number;
+
+  @IsOptional()
+  @IsString()
+  since?: string;
+
+  @IsOptional()
+  @IsObject()
+  filter?: { generic_search_term?: string };
+}

@@ -1,0 +1,48 @@
+import type { StoredEvent } from './pdu.js';
+
+/** The RoomEventFilter fields Lattice applies (spec: filter definitions). */
+export interface RoomEventFilter {
+  limit?: number;
+  types?: string[];
+  not_types?: string[];
+  senders?: string[];
+  not_senders?: string[];
+  rooms?: string[];
+  not_rooms?: string[];
+  lazy_load_members?: boolean;
+  contains_url?: boolean;
+}
+
+function matchesType(type: string, pattern: string): boolean {
+  if (!pattern.includes('*')) return type === pattern;
+  const re = new RegExp(
+    '^' +
+      pattern
+        .split('*')
+        .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*') +
+      '$',
+  );
+  return re.test(type);
+}
+
+export function eventMatches(e: StoredEvent, f: RoomEventFilter | undefined): boolean {
+  if (!f) return true;
+  const { type, sender, content } = e.pdu;
+  if (f.types && !f.types.some((t) => matchesType(type, t))) return false;
+  if (f.not_types?.some((t) => matchesType(type, t))) return false;
+  if (f.senders && !f.senders.includes(sender)) return false;
+  if (f.not_senders?.includes(sender)) return false;
+  if (f.contains_url !== undefined && (typeof content.url === 'string') !== f.contains_url) return false;
+  return true;
+}
+
+export function roomMatches(
+  roomId: string,
+  f: { rooms?: string[]; not_rooms?: string[] } | undefined,
+): boolean {
+  if (!f) return true;
+  if (f.rooms && !f.rooms.includes(roomId)) return false;
+  if (f.not_rooms?.includes(roomId)) return false;
+  return true;
+}

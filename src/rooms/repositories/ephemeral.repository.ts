@@ -1,0 +1,81 @@
+import { Injectable } from '@nestjs/common';
+import { SqlService } from '../../database/sql.service.js';
+
+export interface ReceiptRow {
+  room_id: string;
+  user_id: string;
+  receipt_type: string;
+  thread_id: string;
+  event_id: string;
+  ts: string;
+  stream_pos: string;
+}
+
+/** Receipts and typing: per-room ephemeral data with stream positions so /sync can deliver changes. */
+@Injectable()
+export class EphemeralRepository {
+  constructor(private readonly sql: SqlService) {}
+
+  async putReceipt(
+    roomId: string,
+    userId: string,
+    type: string,
+    threadId: string,
+    eventId: string,
+  ): Promise<number> {
+    const row = await this.sql.one<{ stream_pos: string }>(
+      `INSERT INTO room_receipts (room_id, user_id, receipt_type, thread_id, event_id, ts, stream_pos)
+       VALUES ($1, $2, $3, $4, $5, $6, lattice_next_stream_pos())
+       ON CONFLICT (room_id, user_id, receipt_type, thread_id)
+       DO UPDATE SET event_id = EXCLUDED.event_id, ts = EXCLUDED.ts, stream_pos = EXCLUDED.stream_pos
+       RETURNING stream_pos`,
+      [roomId, userId, type, threadId, eventId, Date.now()],
+    );
+    return Number(row!.stream_pos);
+  }
+
+  receiptsSince(roomIds: string[], after: number, upTo: number): Promise<ReceiptRow[]> {
+    return this.sql.query<ReceiptRow>(
+      `SELECT room_id, user_id, receipt_type, thread_id, event_id, ts, stream_pos FROM room_receipts
+       WHERE room_id = ANY($1) AND stream_pos > $2 AND stream_pos <= $3`,
+      [roomIds, after, upTo],
+    );
+  }
+
+  /** The position of the user's read receipt (m.read or m.read.private) in a room, for unread counts. */
+  async readPosition(roomId: string, userId: string): Promise<number> {
+    const row = await this.sql.one<{ pos: string | null }>(
+      `SELECT max(e.stream_pos) AS pos FROM room_receipts r JOIN room_events e ON e.event_id = r.event_id
+       WHERE r.room_id = $1 AND r.user_id = $2 AND r.receipt_type IN ('m.read', 'm.read.private', 'm.fully_read')`,
+      [roomId, userId],
+    );
+    return row?.pos ? Number(row.pos) : 0;
+  }
+
+  async setTyping(roomId: string, userId: string, expiresTs: number): Promise<number> {
+    const row = await this.sql.one<{ stream_pos: string }>(
+      `INSERT INTO room_typing (room_id, user_id, expires_ts, stream_pos) VALUES ($1, $2, $3, lattice_next_stream_pos())
+       ON CONFLICT (room_id, user_id) DO UPDATE SET expires_ts = EXCLUDED.expires_ts, stream_pos = EXCLUDED.stream_pos
+       RETURNING stream_pos`,
+      [roomId, userId, expiresTs],
+    );
+    return Number(row!.stream_pos);
+  }
+
+  /** Rooms whose typing set changed in (after, upTo]. */
+  async typingChanged(roomIds: string[], after: number, upTo: number): Promise<string[]> {
+    const rows = await this.sql.query<{ room_id: string }>(
+      `SELECT DISTINCT room_id FROM room_typing WHERE room_id = ANY($1) AND stream_pos > $2 AND stream_pos <= $3`,
+      [roomIds, after, upTo],
+    );
+    return rows.map((r) => r.room_id);
+  }
+
+  async typingUsers(roomId: string, now: number): Promise<string[]> {
+    const rows = await this.sql.query<{ user_id: string }>(
+      `SELECT user_id FROM room_typing WHERE room_id = $1 AND expires_ts > $2 ORDER BY user_id`,
+      [roomId, now],
+    );
+    return rows.map((r) => r.user_id);
+  }
+}

@@ -1,0 +1,289 @@
+import { Injectable } from '@nestjs/common';
+import { SqlService, type Queryable } from '../../database/sql.service.js';
+import type { Pdu, StoredEvent } from '../events/pdu.js';
+
+export interface EventRow {
+  stream_pos: string;
+  event_id: string;
+  room_id: string;
+  pdu: string;
+  redacted_by: string | null;
+  replaces_state: string | null;
+  prev_content: string | null;
+  prev_sender: string | null;
+  txn_device: string | null;
+  txn_id: string | null;
+}
+
+export const EVENT_COLUMNS = `e.stream_pos, e.event_id, e.room_id, e.pdu, e.redacted_by, e.replaces_state, e.prev_content,
+  e.prev_sender, e.txn_device, e.txn_id`;
+
+export function toStoredEvent(row: EventRow): StoredEvent {
+  return {
+    event_id: row.event_id,
+    stream_pos: Number(row.stream_pos),
+    pdu: JSON.parse(row.pdu) as Pdu,
+    redacted_by: row.redacted_by,
+    replaces_state: row.replaces_state,
+    prev_content:
+      row.prev_content === null ? null : (JSON.parse(row.prev_content) as Record<string, unknown>),
+    prev_sender: row.prev_sender,
+    txn_device: row.txn_device,
+    txn_id: row.txn_id,
+  };
+}
+
+/** One event of a batch, ready to store; `ord` is its 1-based place in the batch (its stream position is base + ord). */
+export interface NewEventRow {
+  eventId: string;
+  type: string;
+  stateKey: string | null;
+  sender: string;
+  depth: number;
+  ts: number;
+  pdu: string;
+  replacesState: string | null;
+  prevContent: string | null;
+  prevSender: string | null;
+  txnDevice: string | null;
+  txnScope: string | null;
+  txnId: string | null;
+}
+
+export interface NewStateRow {
+  type: string;
+  stateKey: string;
+  eventId: string;
+  ord: number;
+  /** ord of the batch event that replaces this one, if any. */
+  toOrd: number | null;
+}
+
+export interface NewMembershipRow {
+  userId: string;
+  membership: string;
+  eventId: string;
+  ord: number;
+  sender: string;
+  isLocal: boolean;
+  displayName: string | null;
+  avatarUrl: string | null;
+}
+
+export interface EventBatch {
+  roomId: string;
+  events: NewEventRow[];
+  state: NewStateRow[];
+  /** First ord per state key whose existing current entry the batch closes. */
+  closes: { type: string; stateKey: string; ord: number }[];
+  memberships: NewMembershipRow[];
+  lastEventId: string;
+  lastDepth: number;
+}
+
+/*
+ * One statement stores a whole batch. It allocates the batch's stream positions last thing before
+ * the commit (see the rooms migration on why the stream head is a locked row), so the head lock
+ * is held for one statement and the commit only.
+ */
+const PERSIST_BATCH_SQL = `
+WITH head AS (SELECT lattice_next_stream_pos($2) - $2 AS base),
+ev AS (
+  INSERT INTO room_events (stream_pos, event_id, room_id, type, state_key, sender, depth, origin_server_ts, pdu,
+                           replaces_state, prev_content, prev_sender, txn_device, txn_scope, txn_id)
+  SELECT head.base + e.ord, e.event_id, $1, e.type, e.state_key, e.sender, e.depth, e.ts, e.pdu,
+         e.replaces_state, e.prev_content, e.prev_sender, e.txn_device, e.txn_scope, e.txn_id
+  FROM head, unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::text[],
+                    $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[])
+       WITH ORDINALITY AS e(event_id, type, state_key, sender, depth, ts, pdu,
+                            replaces_state, prev_content, prev_sender, txn_device, txn_scope, txn_id, ord)
+  RETURNING 1
+),
+closed AS (
+  UPDATE room_state rs SET to_pos = head.base + c.ord
+  FROM head, unnest($16::text[], $17::text[], $18::int[]) AS c(type, state_key, ord)
+  WHERE rs.room_id = $1 AND rs.type = c.type AND rs.state_key = c.state_key AND rs.to_pos IS NULL
+  RETURNING 1
+),
+st AS (
+  INSERT INTO room_state (room_id, type, state_key, event_id, from_pos, to_pos)
+  SELECT $1, s.type, s.state_key, s.event_id, head.base + s.ord, head.base + s.to_ord
+  FROM head, unnest($19::text[], $20::text[], $21::text[], $22::int[], $23::int[]) AS s(type, state_key, event_id, ord, to_ord)
+  RETURNING 1
+),
+mem AS (
+  INSERT INTO room_memberships (room_id, user_id, membership, event_id, stream_pos, first_pos, sender, is_local,
+                                display_name, avatar_url)
+  SELECT $1, m.user_id, m.membership, m.event_id, head.base + m.ord, head.base + m.ord, m.sender, m.is_local,
+         m.display_name, m.avatar_url
+  FROM head, unnest($24::text[], $25::text[], $26::text[], $27::int[], $28::text[], $29::boolean[], $30::text[], $31::text[])
+       AS m(user_id, membership, event_id, ord, sender, is_local, display_name, avatar_url)
+  ON CONFLICT (room_id, user_id) DO UPDATE SET
+    membership = EXCLUDED.membership, event_id = EXCLUDED.event_id, stream_pos = EXCLUDED.stream_pos,
+    sender = EXCLUDED.sender, display_name = EXCLUDED.display_name, avatar_url = EXCLUDED.avatar_url, forgotten = FALSE
+  RETURNING 1
+),
+room AS (
+  UPDATE rooms SET last_event_id = $32, last_depth = $33 WHERE room_id = $1 RETURNING 1
+)
+SELECT base FROM head`;
+
+@Injectable()
+export class RoomEventRepository {
+  constructor(private readonly sql: SqlService) {}
+
+  /** Stores a batch of new events with their state and membership changes; returns the stream position before the first. */
+  async persistBatch(batch: EventBatch, tx: Queryable): Promise<number> {
+    const ev = batch.events;
+    const row = await tx.one<{ base: string }>(PERSIST_BATCH_SQL, [
+      batch.roomId,
+      ev.length,
+      ev.map((e) => e.eventId),
+      ev.map((e) => e.type),
+      ev.map((e) => e.stateKey),
+      ev.map((e) => e.sender),
+      ev.map((e) => e.depth),
+      ev.map((e) => e.ts),
+      ev.map((e) => e.pdu),
+      ev.map((e) => e.replacesState),
+      ev.map((e) => e.prevContent),
+      ev.map((e) => e.prevSender),
+      ev.map((e) => e.txnDevice),
+      ev.map((e) => e.txnScope),
+      ev.map((e) => e.txnId),
+      batch.closes.map((c) => c.type),
+      batch.closes.map((c) => c.stateKey),
+      batch.closes.map((c) => c.ord),
+      batch.state.map((s) => s.type),
+      batch.state.map((s) => s.stateKey),
+      batch.state.map((s) => s.eventId),
+      batch.state.map((s) => s.ord),
+      batch.state.map((s) => s.toOrd),
+      batch.memberships.map((m) => m.userId),
+      batch.memberships.map((m) => m.membership),
+      batch.memberships.map((m) => m.eventId),
+      batch.memberships.map((m) => m.ord),
+      batch.memberships.map((m) => m.sender),
+      batch.memberships.map((m) => m.isLocal),
+      batch.memberships.map((m) => m.displayName),
+      batch.memberships.map((m) => m.avatarUrl),
+      batch.lastEventId,
+      batch.lastDepth,
+    ]);
+    return Number(row!.base);
+  }
+
+  /** Replaces an event's stored PDU with its redacted form. */
+  async applyRedaction(
+    eventId: string,
+    redactedPdu: string,
+    redactionId: string,
+    tx: Queryable,
+  ): Promise<void> {
+    await tx.exec(`UPDATE room_events SET pdu = $2, redacted_by = $3 WHERE event_id = $1`, [
+      eventId,
+      redactedPdu,
+      redactionId,
+    ]);
+  }
+
+  async findByTxn(
+    sender: string,
+    device: string,
+    scope: string,
+    txnId: string,
+    db: Queryable = this.sql,
+  ): Promise<string | null> {
+    const row = await db.one<{ event_id: string }>(
+      `SELECT event_id FROM room_events WHERE sender = $1 AND txn_device = $2 AND txn_scope = $3 AND txn_id = $4`,
+      [sender, device, scope, txnId],
+    );
+    return row?.event_id ?? null;
+  }
+
+  async find(eventId: string, db: Queryable = this.sql): Promise<StoredEvent | null> {
+    const row = await db.one<EventRow>(`SELECT ${EVENT_COLUMNS} FROM room_events e WHERE e.event_id = $1`, [
+      eventId,
+    ]);
+    return row ? toStoredEvent(row) : null;
+  }
+
+  async findMany(eventIds: string[]): Promise<StoredEvent[]> {
+    if (eventIds.length === 0) return [];
+    const rows = await this.sql.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM room_events e WHERE e.event_id = ANY($1)`,
+      [eventIds],
+    );
+    return rows.map(toStoredEvent);
+  }
+
+  /**
+   * Events of a room in a stream range, newest first when backwards. `after` < pos <= `upTo`.
+   */
+  async range(
+    roomId: string,
+    after: number,
+    upTo: number,
+    limit: number,
+    direction: 'b' | 'f',
+  ): Promise<StoredEvent[]> {
+    const rows = await this.sql.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM room_events e
+       WHERE e.room_id = $1 AND e.stream_pos > $2 AND e.stream_pos <= $3
+       ORDER BY e.stream_pos ${direction === 'b' ? 'DESC' : 'ASC'} LIMIT $4`,
+      [roomId, after, upTo, limit],
+    );
+    return rows.map(toStoredEvent);
+  }
+
+  /** The latest `limit` events (oldest first) of each room in (after, upTo], plus whether more were cut. */
+  async recentPerRoom(
+    roomIds: string[],
+    after: number,
+    upTo: number,
+    limit: number,
+  ): Promise<Map<string, { events: StoredEvent[]; limited: boolean }>> {
+    const result = new Map<string, { events: StoredEvent[]; limited: boolean }>();
+    if (roomIds.length === 0) return result;
+    const rows = await this.sql.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM unnest($1::text[]) AS r(room_id)
+       CROSS JOIN LATERAL (
+         SELECT * FROM room_events e WHERE e.room_id = r.room_id AND e.stream_pos > $2 AND e.stream_pos <= $3
+         ORDER BY e.stream_pos DESC LIMIT $4
+       ) e`,
+      [roomIds, after, upTo, limit + 1],
+    );
+    for (const row of rows) {
+      const entry = result.get(row.room_id) ?? { events: [], limited: false };
+      entry.events.push(toStoredEvent(row));
+      result.set(row.room_id, entry);
+    }
+    for (const entry of result.values()) {
+      entry.events.sort((a, b) => a.stream_pos - b.stream_pos);
+      if (entry.events.length > limit) {
+        entry.limited = true;
+        entry.events = entry.events.slice(entry.events.length - limit);
+      }
+    }
+    return result;
+  }
+
+  /** Count of messages from others after a position (unread notifications). */
+  async countMessagesAfter(roomId: string, after: number, upTo: number, userId: string): Promise<number> {
+    const row = await this.sql.one<{ n: string }>(
+      `SELECT count(*) AS n FROM room_events
+       WHERE room_id = $1 AND stream_pos > $2 AND stream_pos <= $3 AND sender <> $4
+         AND type IN ('m.room.message', 'm.room.encrypted') AND redacted_by IS NULL`,
+      [roomId, after, upTo, userId],
+    );
+    return Number(row!.n);
+  }
+
+  async positionOf(eventId: string): Promise<{ room_id: string; stream_pos: number } | null> {
+    const row = await this.sql.one<{ room_id: string; stream_pos: string }>(
+      `SELECT room_id, stream_pos FROM room_events WHERE event_id = $1`,
+      [eventId],
+    );
+    return row ? { room_id: row.room_id, stream_pos: Number(row.stream_pos) } : null;
+  }
+}

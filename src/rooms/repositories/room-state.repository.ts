@@ -1,0 +1,93 @@
+import { Injectable } from '@nestjs/common';
+import { SqlService, type Queryable } from '../../database/sql.service.js';
+import type { StoredEvent } from '../events/pdu.js';
+import { EVENT_COLUMNS, toStoredEvent, type EventRow } from './room-event.repository.js';
+
+/**
+ * Room state from the state history table: current state is the rows with to_pos NULL; the
+ * state at position P is the rows valid at P (from_pos <= P < to_pos).
+ */
+@Injectable()
+export class RoomStateRepository {
+  constructor(private readonly sql: SqlService) {}
+
+  /** Current state events, optionally only the given (type, state_key) pairs. */
+  async current(roomId: string, keys?: [string, string][], db: Queryable = this.sql): Promise<StoredEvent[]> {
+    const rows = keys
+      ? await db.query<EventRow>(
+          `SELECT ${EVENT_COLUMNS} FROM room_state rs JOIN room_events e ON e.event_id = rs.event_id
+           WHERE rs.room_id = $1 AND rs.to_pos IS NULL
+             AND (rs.type, rs.state_key) IN (SELECT * FROM unnest($2::text[], $3::text[]))`,
+          [roomId, keys.map((k) => k[0]), keys.map((k) => k[1])],
+        )
+      : await db.query<EventRow>(
+          `SELECT ${EVENT_COLUMNS} FROM room_state rs JOIN room_events e ON e.event_id = rs.event_id
+           WHERE rs.room_id = $1 AND rs.to_pos IS NULL`,
+          [roomId],
+        );
+    return rows.map(toStoredEvent);
+  }
+
+  /** Current state of the given types (any state key). */
+  async currentOfTypes(roomId: string, types: string[]): Promise<StoredEvent[]> {
+    const rows = await this.sql.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM room_state rs JOIN room_events e ON e.event_id = rs.event_id
+       WHERE rs.room_id = $1 AND rs.to_pos IS NULL AND rs.type = ANY($2)`,
+      [roomId, types],
+    );
+    return rows.map(toStoredEvent);
+  }
+
+  /** The full state after every event at or below `pos`. */
+  async at(roomId: string, pos: number): Promise<StoredEvent[]> {
+    const rows = await this.sql.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM room_state rs JOIN room_events e ON e.event_id = rs.event_id
+       WHERE rs.room_id = $1 AND rs.from_pos <= $2 AND (rs.to_pos IS NULL OR rs.to_pos > $2)`,
+      [roomId, pos],
+    );
+    return rows.map(toStoredEvent);
+  }
+
+  /** State entries that changed in (after, upTo] and are still valid at upTo: the delta between two points. */
+  async changedBetween(roomId: string, after: number, upTo: number): Promise<StoredEvent[]> {
+    const rows = await this.sql.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM room_state rs JOIN room_events e ON e.event_id = rs.event_id
+       WHERE rs.room_id = $1 AND rs.from_pos > $2 AND rs.from_pos <= $3 AND (rs.to_pos IS NULL OR rs.to_pos > $3)`,
+      [roomId, after, upTo],
+    );
+    return rows.map(toStoredEvent);
+  }
+
+  /** Validity intervals of one state key (a user's membership, the history visibility...), oldest first. */
+  async history(
+    roomId: string,
+    type: string,
+    stateKey: string,
+  ): Promise<{ from_pos: number; to_pos: number | null; event: StoredEvent }[]> {
+    const rows = await this.sql.query<EventRow & { from_pos: string; to_pos: string | null }>(
+      `SELECT ${EVENT_COLUMNS}, rs.from_pos, rs.to_pos FROM room_state rs JOIN room_events e ON e.event_id = rs.event_id
+       WHERE rs.room_id = $1 AND rs.type = $2 AND rs.state_key = $3 ORDER BY rs.from_pos`,
+      [roomId, type, stateKey],
+    );
+    return rows.map((r) => ({
+      from_pos: Number(r.from_pos),
+      to_pos: r.to_pos === null ? null : Number(r.to_pos),
+      event: toStoredEvent(r),
+    }));
+  }
+
+  /** Rooms where a user's membership changed in (after, upTo], with the latest change in that range. */
+  async membershipChanges(
+    userId: string,
+    after: number,
+    upTo: number,
+  ): Promise<{ room_id: string; event: StoredEvent }[]> {
+    const rows = await this.sql.query<EventRow & { room_id: string }>(
+      `SELECT DISTINCT ON (rs.room_id) ${EVENT_COLUMNS} FROM room_state rs JOIN room_events e ON e.event_id = rs.event_id
+       WHERE rs.type = 'm.room.member' AND rs.state_key = $1 AND rs.from_pos > $2 AND rs.from_pos <= $3
+       ORDER BY rs.room_id, rs.from_pos DESC`,
+      [userId, after, upTo],
+    );
+    return rows.map((r) => ({ room_id: r.room_id, event: toStoredEvent(r) }));
+  }
+}

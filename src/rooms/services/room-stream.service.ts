@@ -1,0 +1,103 @@
+import { Injectable } from '@nestjs/common';
+import { toStrippedState } from '../events/client-event.js';
+import type { StoredEvent } from '../events/pdu.js';
+import { EphemeralRepository, type ReceiptRow } from '../repositories/ephemeral.repository.js';
+import { MembershipRepository, type MembershipRow } from '../repositories/membership.repository.js';
+import { RoomEventRepository } from '../repositories/room-event.repository.js';
+import { RoomStateRepository } from '../repositories/room-state.repository.js';
+import { VisibilityService } from './visibility.service.js';
+
+const INVITE_STATE_TYPES = [
+  'm.room.create',
+  'm.room.name',
+  'm.room.avatar',
+  'm.room.topic',
+  'm.room.join_rules',
+  'm.room.canonical_alias',
+  'm.room.encryption',
+];
+
+/** The read side /sync needs from rooms (Dendrite's SyncRoomserverAPI): ranges of events, state and memberships by stream position. */
+@Injectable()
+export class RoomStreamService {
+  constructor(
+    private readonly events: RoomEventRepository,
+    private readonly state: RoomStateRepository,
+    private readonly memberships: MembershipRepository,
+    private readonly ephemeral: EphemeralRepository,
+    private readonly visibility: VisibilityService,
+  ) {}
+
+  /** The user's current memberships (join, invite, leave, ban) in rooms that still exist. */
+  currentMemberships(userId: string): Promise<MembershipRow[]> {
+    return this.memberships.roomsOf(userId, ['join', 'invite', 'leave', 'ban']);
+  }
+
+  /** Rooms where the user's membership changed in (after, upTo], with the latest member event. */
+  membershipChanges(
+    userId: string,
+    after: number,
+    upTo: number,
+  ): Promise<{ room_id: string; event: StoredEvent }[]> {
+    return this.state.membershipChanges(userId, after, upTo);
+  }
+
+  recentEvents(roomIds: string[], after: number, upTo: number, limit: number) {
+    return this.events.recentPerRoom(roomIds, after, upTo, limit);
+  }
+
+  stateAt(roomId: string, pos: number): Promise<StoredEvent[]> {
+    return this.state.at(roomId, pos);
+  }
+
+  stateChanges(roomId: string, after: number, upTo: number): Promise<StoredEvent[]> {
+    return this.state.changedBetween(roomId, after, upTo);
+  }
+
+  filterVisible(userId: string, roomId: string, events: StoredEvent[]): Promise<StoredEvent[]> {
+    return this.visibility.filter(userId, roomId, events);
+  }
+
+  /** Stripped state shown with an invite: the room's name, rules etc., plus the invite itself. */
+  async inviteState(roomId: string, invite: StoredEvent) {
+    const state = await this.state.at(roomId, invite.stream_pos);
+    const stripped = state
+      .filter((e) => INVITE_STATE_TYPES.includes(e.pdu.type) && e.pdu.state_key === '')
+      .map(toStrippedState);
+    const inviter = state.find(
+      (e) => e.pdu.type === 'm.room.member' && e.pdu.state_key === invite.pdu.sender,
+    );
+    if (inviter) stripped.push(toStrippedState(inviter));
+    stripped.push(toStrippedState(invite));
+    return stripped;
+  }
+
+  async summary(roomId: string, userId: string) {
+    const [counts, heroes] = await Promise.all([
+      this.memberships.counts(roomId),
+      this.memberships.heroes(roomId, userId, 5),
+    ]);
+    return {
+      'm.heroes': heroes,
+      'm.joined_member_count': counts.joined,
+      'm.invited_member_count': counts.invited,
+    };
+  }
+
+  async unreadCount(roomId: string, userId: string, upTo: number): Promise<number> {
+    const read = await this.ephemeral.readPosition(roomId, userId);
+    return this.events.countMessagesAfter(roomId, read, upTo, userId);
+  }
+
+  receiptsSince(roomIds: string[], after: number, upTo: number): Promise<ReceiptRow[]> {
+    return roomIds.length === 0 ? Promise.resolve([]) : this.ephemeral.receiptsSince(roomIds, after, upTo);
+  }
+
+  typingChanged(roomIds: string[], after: number, upTo: number): Promise<string[]> {
+    return roomIds.length === 0 ? Promise.resolve([]) : this.ephemeral.typingChanged(roomIds, after, upTo);
+  }
+
+  typingUsers(roomId: string): Promise<string[]> {
+    return this.ephemeral.typingUsers(roomId, Date.now());
+  }
+}

@@ -1,0 +1,326 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { M, MatrixError } from '../../common/errors/matrix-error.js';
+import { canonicalJson } from '../../common/crypto/canonical-json.js';
+import { ServerKeyService } from '../../common/crypto/server-key.service.js';
+import { SqlService, type Tx } from '../../database/sql.service.js';
+import { StreamNotifier } from '../../database/stream-notifier.service.js';
+import {
+  AuthError,
+  authorize,
+  selectAuthEvents,
+  type AuthState,
+  type StateEntry,
+} from '../events/event-auth.js';
+import { hashAndSign } from '../events/event-hashing.js';
+import { stateKey, type Pdu, type StoredEvent } from '../events/pdu.js';
+import { redact } from '../events/redaction.js';
+import type { RoomVersion } from '../events/room-versions.js';
+import { EventsPersistedEvent, type EventsPersisted } from '../rooms.events.js';
+import {
+  RoomEventRepository,
+  type EventBatch,
+  type NewEventRow,
+} from '../repositories/room-event.repository.js';
+import { RoomRepository, type RoomRow } from '../repositories/room.repository.js';
+import { RoomStateRepository } from '../repositories/room-state.repository.js';
+
+/** What a caller asks to send. */
+export interface EventDraft {
+  type: string;
+  stateKey?: string;
+  content: Record<string, unknown>;
+  sender: string;
+  /** The event a redaction redacts. */
+  redacts?: string;
+  /** The client transaction that asked for it (idempotent sends). */
+  txn?: { device: string; scope: string; id: string };
+}
+
+export interface SendOptions {
+  /** Batch mode for admin operations: refused drafts are skipped and reported instead of failing the batch. */
+  skipRejected?: boolean;
+}
+
+export interface SendResult {
+  events: StoredEvent[];
+  rejected: { draft: EventDraft; reason: string }[];
+}
+
+const MAX_PDU_BYTES = 65536;
+const MAX_BATCH = 2000;
+
+/** Current state loaded for a batch, updated as each accepted draft becomes an event. */
+class WorkingState implements AuthState {
+  private readonly entries = new Map<string, StateEntry & { pdu?: Pdu }>();
+
+  constructor(events: StoredEvent[]) {
+    for (const e of events) this.set(e.pdu.type, e.pdu.state_key!, e.event_id, e.pdu);
+  }
+
+  get(type: string, key: string): (StateEntry & { pdu?: Pdu }) | undefined {
+    return this.entries.get(stateKey(type, key));
+  }
+
+  set(type: string, key: string, eventId: string, pdu: Pdu): void {
+    this.entries.set(stateKey(type, key), {
+      event_id: eventId,
+      sender: pdu.sender,
+      content: pdu.content,
+      pdu,
+    });
+  }
+}
+
+/**
+ * The only writer of room events. For each room, writes are serialised by a row lock on the room
+ * (two API processes sending into one room queue there; different rooms go in parallel). Each
+ * draft is authorised against the current state, hashed, signed and stored with its state and
+ * membership changes in one transaction; /sync is woken after the commit.
+ */
+@Injectable()
+export class RoomWriterService {
+  private readonly logger = new Logger(RoomWriterService.name);
+
+  constructor(
+    private readonly sql: SqlService,
+    private readonly rooms: RoomRepository,
+    private readonly events: RoomEventRepository,
+    private readonly state: RoomStateRepository,
+    private readonly keys: ServerKeyService,
+    private readonly notifier: StreamNotifier,
+    private readonly emitter: EventEmitter2,
+  ) {}
+
+  /**
+   * Creates a room and its first events atomically (the room appears whole or not at all);
+   * `alongside` writes what belongs with it (its alias) in the same transaction.
+   */
+  async createRoom(
+    roomId: string,
+    version: RoomVersion,
+    creator: string,
+    drafts: EventDraft[],
+    alongside?: (tx: Tx) => Promise<void>,
+  ): Promise<StoredEvent[]> {
+    const result = await this.write(roomId, drafts, {}, async (tx) => {
+      if (!(await this.rooms.insert(roomId, version, creator, tx)))
+        throw new MatrixError('M_ROOM_IN_USE', 'Room ID already exists');
+      await alongside?.(tx);
+      return (await this.rooms.lock(roomId, tx))!;
+    });
+    return result.events;
+  }
+
+  /** Sends drafts into an existing room, in order. */
+  async send(roomId: string, drafts: EventDraft[], options: SendOptions = {}): Promise<SendResult> {
+    // A retried client transaction returns the event it created the first time, also after a restart.
+    const txn = drafts.length === 1 ? drafts[0].txn : undefined;
+    if (txn) {
+      const existing = await this.events.findByTxn(drafts[0].sender, txn.device, txn.scope, txn.id);
+      if (existing) return { events: [(await this.events.find(existing))!], rejected: [] };
+    }
+    try {
+      return await this.write(roomId, drafts, options, async (tx) => {
+        const room = await this.rooms.lock(roomId, tx);
+        if (!room || room.purged_ts !== null) throw M.notFound('Room not found');
+        return room;
+      });
+    } catch (err) {
+      // Two concurrent retries of one transaction: the loser finds the winner's event.
+      if (txn && (err as { code?: string }).code === '23505') {
+        const existing = await this.events.findByTxn(drafts[0].sender, txn.device, txn.scope, txn.id);
+        if (existing) return { events: [(await this.events.find(existing))!], rejected: [] };
+      }
+      throw err;
+    }
+  }
+
+  private async write(
+    roomId: string,
+    drafts: EventDraft[],
+    options: SendOptions,
+    lockRoom: (tx: Tx) => Promise<RoomRow>,
+  ): Promise<SendResult> {
+    if (drafts.length === 0) return { events: [], rejected: [] };
+    if (drafts.length > MAX_BATCH) throw new Error(`batches are limited to ${MAX_BATCH} events`);
+    const { events, rejected, redacted } = await this.sql.transaction(async (tx) => {
+      const room = await lockRoom(tx);
+      const working = new WorkingState(await this.state.current(roomId, this.neededKeys(drafts), tx));
+      const built = this.build(room, drafts, working, options);
+      if (built.rows.length === 0) return { events: [], rejected: built.rejected, redacted: [] };
+      const base = await this.events.persistBatch(built.batch, tx);
+      const redactedIds = await this.applyRedactions(built.stored, room.room_version, tx);
+      built.stored.forEach((e, i) => (e.stream_pos = base + i + 1));
+      return { events: built.stored, rejected: built.rejected, redacted: redactedIds };
+    });
+    if (events.length > 0) await this.announce(roomId, events, redacted);
+    return { events, rejected };
+  }
+
+  /** State keys the auth rules need for these drafts. */
+  private neededKeys(drafts: EventDraft[]): [string, string][] {
+    const keys = new Map<string, [string, string]>();
+    const add = (type: string, key: string) => keys.set(stateKey(type, key), [type, key]);
+    add('m.room.create', '');
+    add('m.room.power_levels', '');
+    add('m.room.join_rules', '');
+    for (const d of drafts) {
+      add('m.room.member', d.sender);
+      if (d.stateKey !== undefined) add(d.type, d.stateKey);
+      const via = d.content.join_authorised_via_users_server;
+      if (typeof via === 'string') add('m.room.member', via);
+    }
+    return [...keys.values()];
+  }
+
+  private build(room: RoomRow, drafts: EventDraft[], working: WorkingState, options: SendOptions) {
+    const version = room.room_version;
+    let prev = room.last_event_id;
+    let depth = Number(room.last_depth);
+    const rows: NewEventRow[] = [];
+    const stored: StoredEvent[] = [];
+    const rejected: SendResult['rejected'] = [];
+    const batch: EventBatch = {
+      roomId: room.room_id,
+      events: rows,
+      state: [],
+      closes: [],
+      memberships: [],
+      lastEventId: '',
+      lastDepth: 0,
+    };
+    const lastStateOrd = new Map<string, number>();
+    const memberships = new Map<string, EventBatch['memberships'][number]>();
+
+    for (const draft of drafts) {
+      const authEvent = {
+        type: draft.type,
+        sender: draft.sender,
+        state_key: draft.stateKey,
+        content: draft.content,
+        room_id: room.room_id,
+        prev_events: prev ? [prev] : [],
+      };
+      try {
+        authorize(authEvent, working, version);
+      } catch (err) {
+        if (!(err instanceof AuthError)) throw err;
+        if (options.skipRejected) {
+          rejected.push({ draft, reason: err.message });
+          continue;
+        }
+        throw M.forbidden(err.message);
+      }
+      const unsignedPdu: Omit<Pdu, 'hashes' | 'signatures'> = {
+        room_id: room.room_id,
+        sender: draft.sender,
+        origin_server_ts: Date.now(),
+        type: draft.type,
+        ...(draft.stateKey !== undefined ? { state_key: draft.stateKey } : {}),
+        content: draft.content,
+        depth: depth + 1,
+        prev_events: prev ? [prev] : [],
+        auth_events: selectAuthEvents(authEvent, working),
+        ...(draft.redacts !== undefined && version === '10' ? { redacts: draft.redacts } : {}),
+        ...(version === '10' ? { origin: this.keys.serverName } : {}),
+      };
+      const { pdu, eventId } = hashAndSign(unsignedPdu, version, this.keys.serverName, this.keys.key);
+      const text = canonicalJson(pdu);
+      if (Buffer.byteLength(text) > MAX_PDU_BYTES)
+        throw new MatrixError('M_TOO_LARGE', 'Event is larger than 64 KiB');
+
+      const ord = rows.length + 1;
+      const replaced = draft.stateKey !== undefined ? working.get(draft.type, draft.stateKey) : undefined;
+      rows.push({
+        eventId,
+        type: draft.type,
+        stateKey: draft.stateKey ?? null,
+        sender: draft.sender,
+        depth: depth + 1,
+        ts: pdu.origin_server_ts,
+        pdu: text,
+        replacesState: replaced?.event_id ?? null,
+        prevContent: replaced ? JSON.stringify(replaced.content) : null,
+        prevSender: replaced?.sender ?? null,
+        txnDevice: draft.txn?.device ?? null,
+        txnScope: draft.txn?.scope ?? null,
+        txnId: draft.txn?.id ?? null,
+      });
+      stored.push({
+        event_id: eventId,
+        stream_pos: 0,
+        pdu,
+        replaces_state: replaced?.event_id ?? null,
+        prev_content: replaced?.content ?? null,
+        prev_sender: replaced?.sender ?? null,
+        txn_device: draft.txn?.device ?? null,
+        txn_id: draft.txn?.id ?? null,
+      });
+
+      if (draft.stateKey !== undefined) {
+        const key = stateKey(draft.type, draft.stateKey);
+        const earlier = lastStateOrd.get(key);
+        if (earlier === undefined) batch.closes.push({ type: draft.type, stateKey: draft.stateKey, ord });
+        else batch.state[batch.state.findIndex((s) => s.ord === earlier)].toOrd = ord;
+        batch.state.push({ type: draft.type, stateKey: draft.stateKey, eventId, ord, toOrd: null });
+        lastStateOrd.set(key, ord);
+        working.set(draft.type, draft.stateKey, eventId, pdu);
+        if (draft.type === 'm.room.member') {
+          memberships.set(draft.stateKey, {
+            userId: draft.stateKey,
+            membership: String(draft.content.membership),
+            eventId,
+            ord,
+            sender: draft.sender,
+            isLocal: draft.stateKey.endsWith(`:${this.keys.serverName}`),
+            displayName: typeof draft.content.displayname === 'string' ? draft.content.displayname : null,
+            avatarUrl: typeof draft.content.avatar_url === 'string' ? draft.content.avatar_url : null,
+          });
+        }
+      }
+      prev = eventId;
+      depth += 1;
+    }
+    batch.memberships = [...memberships.values()];
+    batch.lastEventId = prev ?? '';
+    batch.lastDepth = depth;
+    return { rows, stored, rejected, batch };
+  }
+
+  /** Redactions in the batch replace their target's stored PDU with its redacted form. */
+  private async applyRedactions(events: StoredEvent[], version: RoomVersion, tx: Tx): Promise<string[]> {
+    const redacted: string[] = [];
+    for (const e of events) {
+      if (e.pdu.type !== 'm.room.redaction') continue;
+      const targetId = (version === '11' ? e.pdu.content.redacts : e.pdu.redacts) as string | undefined;
+      if (!targetId) continue;
+      const target = await this.events.find(targetId, tx);
+      if (!target || target.pdu.room_id !== e.pdu.room_id || target.redacted_by) continue;
+      const redactedPdu = redact(target.pdu as unknown as Record<string, unknown>, version);
+      await this.events.applyRedaction(targetId, canonicalJson(redactedPdu), e.event_id, tx);
+      redacted.push(targetId);
+    }
+    return redacted;
+  }
+
+  private async announce(roomId: string, events: StoredEvent[], redacted: string[]): Promise<void> {
+    const userIds = new Set<string>();
+    for (const e of events)
+      if (e.pdu.type === 'm.room.member' && e.pdu.state_key) userIds.add(e.pdu.state_key);
+    const position = events[events.length - 1].stream_pos;
+    try {
+      await this.notifier.notify({ roomIds: [roomId], userIds: [...userIds], position });
+    } catch (err) {
+      // The events are committed; a missed wake-up only delays /sync until its long-poll times out.
+      this.logger.warn(`Could not publish the sync wake-up for ${roomId}: ${(err as Error).message}`);
+    }
+    const payload: EventsPersisted = { roomId, events, redacted };
+    try {
+      await this.emitter.emitAsync(EventsPersistedEvent, payload);
+    } catch (err) {
+      // Derived data (the search index) can be rebuilt; the send itself has succeeded.
+      this.logger.error(`A listener failed on new events in ${roomId}: ${(err as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,333 @@
+import { Injectable } from '@nestjs/common';
+import { M } from '../../common/errors/matrix-error.js';
+import { StreamNotifier } from '../../database/stream-notifier.service.js';
+import type { Requester } from '../../accounts/auth/requester.js';
+import { AccountDataService } from '../../accounts/services/account-data.service.js';
+import { eventMatches, roomMatches } from '../../rooms/events/event-filter.js';
+import type { ClientEvent, StoredEvent } from '../../rooms/events/pdu.js';
+import { formatToken, parseToken } from '../../rooms/events/stream-token.js';
+import { RoomEventsService } from '../../rooms/services/room-events.service.js';
+import { RoomStreamService } from '../../rooms/services/room-stream.service.js';
+import type { MembershipRow } from '../../rooms/repositories/membership.repository.js';
+import type { ReceiptRow } from '../../rooms/repositories/ephemeral.repository.js';
+import { FilterService, type SyncFilter } from './filter.service.js';
+import { WakeupService } from './wakeup.service.js';
+
+const DEFAULT_TIMELINE_LIMIT = 10;
+const MAX_TIMELINE_LIMIT = 100;
+const MAX_TIMEOUT_MS = 60_000;
+
+export interface SyncParams {
+  since?: string;
+  timeout: number;
+  fullState: boolean;
+  filter?: string;
+}
+
+interface Events<T = ClientEvent> {
+  events: T[];
+}
+
+export interface JoinedRoom {
+  summary: Record<string, unknown>;
+  state: Events;
+  timeline: Events & { limited: boolean; prev_batch: string };
+  ephemeral: Events<Record<string, unknown>>;
+  account_data: Events<Record<string, unknown>>;
+  unread_notifications: { highlight_count: number; notification_count: number };
+}
+
+export interface SyncResponse {
+  next_batch: string;
+  account_data: Events<Record<string, unknown>>;
+  presence: Events<never>;
+  to_device: Events<never>;
+  device_lists: { changed: string[]; left: string[] };
+  device_one_time_keys_count: Record<string, number>;
+  rooms: {
+    join: Record<string, JoinedRoom>;
+    invite: Record<string, { invite_state: Events<Record<string, unknown>> }>;
+    leave: Record<
+      string,
+      {
+        state: Events;
+        timeline: Events & { limited: boolean; prev_batch: string };
+        account_data: Events<Record<string, unknown>>;
+      }
+    >;
+    knock: Record<string, never>;
+  };
+}
+
+/** GET /sync: initial and incremental, with long-polling woken across processes. */
+@Injectable()
+export class SyncService {
+  constructor(
+    private readonly stream: RoomStreamService,
+    private readonly roomEvents: RoomEventsService,
+    private readonly accountData: AccountDataService,
+    private readonly filters: FilterService,
+    private readonly wakeups: WakeupService,
+    private readonly notifier: StreamNotifier,
+  ) {}
+
+  async sync(requester: Requester, params: SyncParams): Promise<SyncResponse> {
+    const filter = await this.filters.resolve(requester.userId, params.filter);
+    // No token means an initial sync; `s0` is an ordinary (if early) position and long-polls like any other.
+    const since =
+      params.since !== undefined && params.since !== '' ? parseToken(params.since, 'since') : undefined;
+    const deadline = Date.now() + Math.min(Math.max(params.timeout, 0), MAX_TIMEOUT_MS);
+
+    for (;;) {
+      const rooms = await this.stream.currentMemberships(requester.userId);
+      // Listen before reading, so a write between the read and the wait still wakes us.
+      const listener = this.wakeups.listen(
+        requester.userId,
+        rooms.map((r) => r.room_id),
+      );
+      try {
+        const head = await this.notifier.head();
+        if (since !== undefined && since > head)
+          throw M.invalidParam('since is ahead of the server (is this token from another server?)');
+        const response = await this.build(requester, filter, since, head, rooms, params.fullState);
+        if (since === undefined || params.fullState || !isEmpty(response) || Date.now() >= deadline)
+          return response;
+        await listener.wait(deadline);
+      } finally {
+        listener.dispose();
+      }
+      if (Date.now() >= deadline) {
+        const head = await this.notifier.head();
+        return this.build(
+          requester,
+          filter,
+          since,
+          head,
+          await this.stream.currentMemberships(requester.userId),
+          params.fullState,
+        );
+      }
+    }
+  }
+
+  private async build(
+    requester: Requester,
+    filter: SyncFilter,
+    sinceToken: number | undefined,
+    upTo: number,
+    memberships: MembershipRow[],
+    fullState: boolean,
+  ): Promise<SyncResponse> {
+    const userId = requester.userId;
+    const initial = sinceToken === undefined;
+    const since = sinceToken ?? 0;
+    const changes = new Map(
+      initial
+        ? []
+        : (await this.stream.membershipChanges(userId, since, upTo)).map((c) => [c.room_id, c.event]),
+    );
+    const roomFilter = filter.room;
+    const visibleRooms = memberships.filter((m) => !m.forgotten && roomMatches(m.room_id, roomFilter));
+    const joined = visibleRooms.filter((m) => m.membership === 'join' && Number(m.stream_pos) <= upTo);
+    const response: SyncResponse = {
+      next_batch: formatToken(upTo),
+      account_data: { events: [] },
+      presence: { events: [] },
+      to_device: { events: [] },
+      device_lists: { changed: [], left: [] },
+      device_one_time_keys_count: {},
+      rooms: { join: {}, invite: {}, leave: {}, knock: {} },
+    };
+
+    const accountData = await this.accountData.listSince(requester.localpart, since, upTo);
+    const globalTypes = filter.account_data;
+    response.account_data.events = accountData
+      .filter(
+        (a) =>
+          a.room_id === '' &&
+          (!globalTypes?.types || globalTypes.types.includes(a.type)) &&
+          !globalTypes?.not_types?.includes(a.type),
+      )
+      .map((a) => ({ type: a.type, content: a.content }));
+    const roomAccountData = new Map<string, Record<string, unknown>[]>();
+    for (const a of accountData) {
+      if (a.room_id === '') continue;
+      const list = roomAccountData.get(a.room_id) ?? [];
+      list.push({ type: a.type, content: a.content });
+      roomAccountData.set(a.room_id, list);
+    }
+
+    await this.joinedRooms(
+      requester,
+      filter,
+      initial,
+      since,
+      upTo,
+      joined,
+      changes,
+      roomAccountData,
+      fullState,
+      response,
+    );
+
+    for (const m of visibleRooms.filter((r) => r.membership === 'invite')) {
+      if (!initial && !changes.has(m.room_id)) continue;
+      const invite = changes.get(m.room_id) ?? (await this.inviteEvent(m));
+      if (!invite) continue;
+      response.rooms.invite[m.room_id] = {
+        invite_state: { events: await this.stream.inviteState(m.room_id, invite) },
+      };
+    }
+
+    const includeLeave = roomFilter?.include_leave === true;
+    for (const m of visibleRooms.filter((r) => r.membership === 'leave' || r.membership === 'ban')) {
+      const change = changes.get(m.room_id);
+      if (!change && !(initial && includeLeave)) continue;
+      const leavePos = Number(m.stream_pos);
+      const limit = timelineLimit(filter);
+      const recent = (await this.stream.recentEvents([m.room_id], initial ? 0 : since, leavePos, limit)).get(
+        m.room_id,
+      );
+      const timeline = await this.stream.filterVisible(userId, m.room_id, recent?.events ?? []);
+      const first = timeline[0]?.stream_pos ?? leavePos + 1;
+      const state = recent?.limited || initial ? await this.stream.stateAt(m.room_id, first - 1) : [];
+      response.rooms.leave[m.room_id] = {
+        state: { events: await this.format(state, requester) },
+        timeline: {
+          events: await this.format(
+            timeline.filter((e) => eventMatches(e, roomFilter?.timeline)),
+            requester,
+          ),
+          limited: recent?.limited ?? false,
+          prev_batch: formatToken(first - 1),
+        },
+        account_data: { events: roomAccountData.get(m.room_id) ?? [] },
+      };
+    }
+    return response;
+  }
+
+  private async joinedRooms(
+    requester: Requester,
+    filter: SyncFilter,
+    initial: boolean,
+    since: number,
+    upTo: number,
+    joined: MembershipRow[],
+    changes: Map<string, StoredEvent>,
+    roomAccountData: Map<string, Record<string, unknown>[]>,
+    fullState: boolean,
+    response: SyncResponse,
+  ): Promise<void> {
+    if (joined.length === 0) return;
+    const userId = requester.userId;
+    const limit = timelineLimit(filter);
+    // A room joined since the last sync is new to the client: send it whole, as in an initial sync.
+    const fresh = (roomId: string) =>
+      initial || fullState || changes.get(roomId)?.pdu.content.membership === 'join';
+    const freshIds = joined.filter((m) => fresh(m.room_id)).map((m) => m.room_id);
+    const otherIds = joined.filter((m) => !fresh(m.room_id)).map((m) => m.room_id);
+    const [freshRecent, otherRecent, typingChanged, receipts] = await Promise.all([
+      this.stream.recentEvents(freshIds, 0, upTo, limit),
+      this.stream.recentEvents(otherIds, since, upTo, limit),
+      initial
+        ? Promise.resolve(joined.map((m) => m.room_id))
+        : this.stream.typingChanged(
+            joined.map((m) => m.room_id),
+            since,
+            upTo,
+          ),
+      this.stream.receiptsSince(
+        joined.map((m) => m.room_id),
+        initial ? 0 : since,
+        upTo,
+      ),
+    ]);
+    const receiptsByRoom = groupReceipts(receipts);
+
+    await Promise.all(
+      joined.map(async (m) => {
+        const roomId = m.room_id;
+        const isFresh = fresh(roomId);
+        const recent = (isFresh ? freshRecent : otherRecent).get(roomId) ?? { events: [], limited: false };
+        const typing = typingChanged.includes(roomId);
+        const roomReceipts = receiptsByRoom.get(roomId);
+        const accountData = roomAccountData.get(roomId) ?? [];
+        if (!isFresh && recent.events.length === 0 && !typing && !roomReceipts && accountData.length === 0)
+          return;
+
+        const timeline = (await this.stream.filterVisible(userId, roomId, recent.events)).filter((e) =>
+          eventMatches(e, filter.room?.timeline),
+        );
+        const first = recent.events[0]?.stream_pos ?? upTo + 1;
+        let state: StoredEvent[] = [];
+        if (isFresh) state = await this.stream.stateAt(roomId, first - 1);
+        else if (recent.limited) state = await this.stream.stateChanges(roomId, since, first - 1);
+
+        const ephemeral: Record<string, unknown>[] = [];
+        if (typing)
+          ephemeral.push({ type: 'm.typing', content: { user_ids: await this.stream.typingUsers(roomId) } });
+        if (roomReceipts) ephemeral.push({ type: 'm.receipt', content: roomReceipts });
+
+        const [summary, unread] = await Promise.all([
+          this.stream.summary(roomId, userId),
+          this.stream.unreadCount(roomId, userId, upTo),
+        ]);
+        response.rooms.join[roomId] = {
+          summary,
+          state: { events: await this.format(state, requester) },
+          timeline: {
+            events: await this.format(timeline, requester),
+            limited: recent.limited,
+            prev_batch: formatToken(first - 1),
+          },
+          ephemeral: { events: ephemeral },
+          account_data: { events: accountData },
+          unread_notifications: { highlight_count: 0, notification_count: unread },
+        };
+      }),
+    );
+  }
+
+  private async inviteEvent(m: MembershipRow): Promise<StoredEvent | undefined> {
+    const state = await this.stream.stateAt(m.room_id, Number(m.stream_pos));
+    return state.find((e) => e.event_id === m.event_id);
+  }
+
+  private format(events: StoredEvent[], requester: Requester): Promise<ClientEvent[]> {
+    return this.roomEvents.format(events, requester, { includeRoomId: false });
+  }
+}
+
+function timelineLimit(filter: SyncFilter): number {
+  const limit = filter.room?.timeline?.limit;
+  return typeof limit === 'number'
+    ? Math.min(Math.max(limit, 1), MAX_TIMELINE_LIMIT)
+    : DEFAULT_TIMELINE_LIMIT;
+}
+
+/** Receipts as the m.receipt EDU content: event → type → user → {ts}. */
+function groupReceipts(
+  rows: ReceiptRow[],
+): Map<string, Record<string, Record<string, Record<string, Record<string, unknown>>>>> {
+  const byRoom = new Map<string, Record<string, Record<string, Record<string, Record<string, unknown>>>>>();
+  for (const r of rows) {
+    const room = byRoom.get(r.room_id) ?? {};
+    const forEvent = (room[r.event_id] ??= {});
+    const forType = (forEvent[r.receipt_type] ??= {});
+    forType[r.user_id] = { ts: Number(r.ts), ...(r.thread_id ? { thread_id: r.thread_id } : {}) };
+    byRoom.set(r.room_id, room);
+  }
+  return byRoom;
+}
+
+function isEmpty(r: SyncResponse): boolean {
+  return (
+    r.account_data.events.length === 0 &&
+    Object.keys(r.rooms.join).length === 0 &&
+    Object.keys(r.rooms.invite).length === 0 &&
+    Object.keys(r.rooms.leave).length === 0 &&
+    r.device_lists.changed.length === 0 &&
+    r.device_lists.left.length === 0
+  );
+}
