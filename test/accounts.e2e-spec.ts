@@ -86,6 +86,17 @@ describe('accounts: registration, sign-in and sessions', () => {
       });
     });
 
+    it('picks a username when the client gives none', async () => {
+      const first = await t.http.post(`${V3}/register`).send({ password: PASSWORD });
+      expect(first.status).toBe(401);
+      const res = await t.http
+        .post(`${V3}/register`)
+        .send({ password: PASSWORD, auth: { type: 'm.login.dummy', session: first.body.session } });
+      expect(res.status).toBe(200);
+      expect(res.body.user_id).toMatch(/^@[a-z][a-z0-9]+:test$/);
+      expect((await whoami(res.body.access_token)).body.user_id).toBe(res.body.user_id);
+    });
+
     it('honours inhibit_login', async () => {
       const first = await t.http.post(`${V3}/register`).send({ username: 'nologin', password: PASSWORD });
       const res = await t.http.post(`${V3}/register`).send({

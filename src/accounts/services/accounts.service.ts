@@ -9,7 +9,7 @@ import type { Requester } from '../auth/requester.js';
 import { AccountRepository, AccountType } from '../repositories/account.repository.js';
 import { DeviceRepository } from '../repositories/device.repository.js';
 import { PasswordHasher } from './password-hasher.service.js';
-import { hashToken, newAccessToken, newDeviceId } from './tokens.js';
+import { hashToken, newAccessToken, newDeviceId, randomString } from './tokens.js';
 
 export interface Session {
   user_id: string;
@@ -59,6 +59,11 @@ export class AccountsService {
     if (/^[0-9]+$/.test(localpart)) throw M.invalidUsername('Username cannot be entirely numeric');
     if (Buffer.byteLength(userId(localpart, this.serverName)) > 255) throw M.badJson('User ID too long');
     return localpart;
+  }
+
+  /** A localpart for a registration that asked for none: a letter first, so it never looks like a guest's number. */
+  generateLocalpart(): string {
+    return `u${randomString(11, 'abcdefghijklmnopqrstuvwxyz0123456789')}`;
   }
 
   validatePassword(password: unknown): string {

@@ -35,7 +35,11 @@ export class LoginService {
       return this.accounts.openSession(localpart, body.device_id, body.initial_device_display_name, client);
     }
     // Validate before the UIA round trip so the client learns about a bad name at once.
-    const localpart = this.accounts.normalizeLocalpart(body.username);
+    // The spec lets a client leave the username out; the server then picks one.
+    const localpart =
+      body.username === undefined || body.username === null
+        ? this.accounts.generateLocalpart()
+        : this.accounts.normalizeLocalpart(body.username);
     const password = this.accounts.validatePassword(body.password);
     if (!(await this.accounts.isAvailable(localpart))) throw M.userInUse();
     await this.uia.require(body.auth as UiaAuth | undefined, 'm.login.dummy', async () => true);

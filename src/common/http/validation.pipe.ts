@@ -13,5 +13,7 @@ function describe(errors: ValidationError[], parent = ''): string[] {
 export const matrixValidationPipe = new ValidationPipe({
   transform: true,
   forbidUnknownValues: false,
+  // One message per field: "x must be a string" says it all, the length rule after it is noise.
+  stopAtFirstError: true,
   exceptionFactory: (errors) => M.badJson(describe(errors).join('; ') || 'Invalid request body'),
 });

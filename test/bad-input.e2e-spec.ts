@@ -1,0 +1,346 @@
+import request from 'supertest';
+import { describeRoute, fillPath, listRoutes, type Route } from './helpers/routes.js';
+import { TestApp, type TestUser } from './helpers/test-app.js';
+
+/**
+ * Bad input on any route is a Matrix 4xx, never a 500: every POST and PUT route the app serves
+ * (routes added later included) gets malformed JSON, non-object JSON and bodies whose fields have
+ * the wrong types, with an admin token so that handlers really run.
+ */
+const PASSWORD = 'correct horse battery';
+
+/** Field names the Matrix and admin APIs use; each wrong-typed body sets all of them to one type. */
+const FIELDS = [
+  'username',
+  'password',
+  'new_password',
+  'auth',
+  'type',
+  'identifier',
+  'user',
+  'device_id',
+  'initial_device_display_name',
+  'inhibit_login',
+  'logout_devices',
+  'admin',
+  'nonce',
+  'mac',
+  'displayname',
+  'avatar_url',
+  'display_name',
+  'devices',
+  'order',
+  'tags',
+  'content',
+  'body',
+  'msgtype',
+  'room_id',
+  'user_id',
+  'reason',
+  'name',
+  'topic',
+  'preset',
+  'visibility',
+  'invite',
+  'invite_3pid',
+  'room_alias_name',
+  'initial_state',
+  'power_level_content_override',
+  'creation_content',
+  'is_direct',
+  'room_version',
+  'search_categories',
+  'filter',
+  'limit',
+  'device_keys',
+  'one_time_keys',
+  'fallback_keys',
+  'timeout',
+  'token',
+  'uses_allowed',
+  'expiry_time',
+  'length',
+  'valid',
+  'state_key',
+  'event_id',
+  'messages',
+  'membership',
+  'score',
+  'server_name',
+  'servers',
+  'via',
+  'event_types',
+  'room_ids',
+  'erase',
+  'event',
+  'account_data',
+  'presence',
+  'event_fields',
+  'event_format',
+  'room',
+  'not_rooms',
+  'rooms',
+  'keys',
+  'order_by',
+  'event_context',
+  'search_term',
+  'groupings',
+  'include_leave',
+  'refresh_token',
+  'txn_id',
+] as const;
+
+const WRONG_VALUES: [string, unknown][] = [
+  ['numbers', 12345678],
+  ['negative numbers', -1],
+  ['floats', 1.5],
+  ['long strings', 'not-what-you-expected'],
+  ['empty strings', ''],
+  ['booleans', true],
+  ['nulls', null],
+  ['arrays', [1, 'two', null]],
+  ['empty objects', {}],
+  ['nested objects', { type: 7, user: [], content: 'x' }],
+];
+
+const wrongBodies = (): [string, Record<string, unknown>][] => [
+  ['an empty object', {}],
+  ...WRONG_VALUES.map(([name, v]): [string, Record<string, unknown>] => [
+    `all fields ${name}`,
+    Object.fromEntries(FIELDS.map((f) => [f, v])),
+  ]),
+  [
+    'deeply nested',
+    { content: { a: { b: { c: [{ d: null }] } } }, auth: { type: 'm.login.password', identifier: 5 } },
+  ],
+];
+
+function isMatrixError(res: request.Response): boolean {
+  if (typeof res.body?.errcode === 'string' && /^M_[A-Z_]+$/.test(res.body.errcode))
+    return typeof res.body.error === 'string';
+  // A user-interactive-auth challenge: a 401 that tells the client which stages to complete.
+  return res.status === 401 && Array.isArray(res.body?.flows) && typeof res.body?.session === 'string';
+}
+
+describe('bad input on every POST and PUT route', () => {
+  let t: TestApp;
+  let admin: TestUser;
+  let routes: Route[];
+  let adminCount = 0;
+
+  beforeAll(async () => {
+    t = await TestApp.start();
+    admin = await t.registerAdmin('walker0');
+    routes = listRoutes(t.app).filter((r) => r.method === 'post' || r.method === 'put');
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  /** Routes like /logout end the admin's session; sign in again (or make a new admin) so the walk goes on. */
+  async function keepAdmin(): Promise<void> {
+    const who = await t.http
+      .get('/_matrix/client/v3/account/whoami')
+      .set('Authorization', `Bearer ${admin.accessToken}`);
+    if (who.status === 200) return;
+    const login = await t.http
+      .post('/_matrix/client/v3/login')
+      .send({ type: 'm.login.password', user: admin.localpart, password: PASSWORD });
+    if (login.status === 200) {
+      admin = { ...admin, accessToken: login.body.access_token, deviceId: login.body.device_id };
+    } else {
+      admin = await t.registerAdmin(`walker${++adminCount}`);
+    }
+    await t.sql(`UPDATE userapi_accounts SET account_type = 3 WHERE localpart = $1`, [admin.localpart]);
+  }
+
+  const pathOf = (route: Route) =>
+    fillPath(route, {
+      userId: admin.userId,
+      userID: admin.userId,
+      deviceId: admin.deviceId,
+      roomId: '!nowhere:test',
+      roomID: '!nowhere:test',
+      roomIdOrAlias: '!nowhere:test',
+      alias: '#nowhere:test',
+      roomAlias: '#nowhere:test',
+      serverName: 'test',
+      eventId: '$nothing',
+      jobId: 'admin-none',
+    });
+
+  function send(route: Route, body: string | object, contentType = 'application/json') {
+    const agent = request(t.app.getHttpServer());
+    return agent[route.method](pathOf(route))
+      .set('Authorization', `Bearer ${admin.accessToken}`)
+      .set('Content-Type', contentType)
+      .send(body);
+  }
+
+  it('has POST and PUT routes to walk', () => {
+    expect(routes.length).toBeGreaterThan(10);
+    expect(routes.map(describeRoute)).toEqual(
+      expect.arrayContaining([
+        'POST /_matrix/client/v3/login',
+        'POST /_dendrite/admin/resetPassword/:userId',
+      ]),
+    );
+  });
+
+  it('answers malformed JSON with 400 M_NOT_JSON everywhere', async () => {
+    const wrong: string[] = [];
+    for (const route of routes) {
+      for (const [raw, type] of [
+        ['{"unterminated": ', 'application/json'],
+        ['{invalidJSON}', 'application/json'],
+        ['not json at all', 'text/plain'],
+        ['{"a":1}}', 'application/json'],
+      ]) {
+        const res = await send(route, raw, type);
+        if (res.status !== 400 || res.body?.errcode !== 'M_NOT_JSON' || typeof res.body.error !== 'string')
+          wrong.push(`${describeRoute(route)} ${raw}: ${res.status} ${res.text}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('answers JSON that is not an object with 400 M_BAD_JSON everywhere', async () => {
+    const wrong: string[] = [];
+    for (const route of routes) {
+      for (const raw of ['[]', '[{"password":"x"}]', '"a string"', '42', 'true', 'null']) {
+        const res = await send(route, raw);
+        if (res.status !== 400 || res.body?.errcode !== 'M_BAD_JSON' || typeof res.body.error !== 'string')
+          wrong.push(`${describeRoute(route)} ${raw}: ${res.status} ${res.text}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('answers wrong-typed bodies with Matrix errors, never a 500', async () => {
+    const wrong: string[] = [];
+    for (const route of routes) {
+      for (const [name, body] of wrongBodies()) {
+        await keepAdmin();
+        const res = await send(route, body);
+        if (res.status >= 500 || (res.status >= 400 && !isMatrixError(res)))
+          wrong.push(`${describeRoute(route)} with ${name}: ${res.status} ${res.text}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(t.logs.lines.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual([]);
+  });
+});
+
+describe('routing, errors and CORS', () => {
+  let t: TestApp;
+  let user: TestUser;
+  beforeAll(async () => {
+    t = await TestApp.start();
+    user = await t.register('router');
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it.each([
+    ['get', '/_matrix/client/v3/no/such/endpoint'],
+    ['post', '/_matrix/client/v3/nothing'],
+    ['get', '/_dendrite/admin/noSuchThing'],
+    ['post', '/_synapse/admin/v1/nothing'],
+    ['get', '/'],
+    ['delete', '/whatever'],
+  ] as const)('%s %s is 404 M_UNRECOGNIZED', async (method, path) => {
+    const res = await t.http[method](path).set('Authorization', `Bearer ${user.accessToken}`);
+    expect(res.status).toBe(404);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.body).toEqual({ errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
+  });
+
+  it.each([
+    ['delete', '/_matrix/client/v3/login'],
+    ['put', '/_matrix/client/v3/account/whoami'],
+    ['get', '/_dendrite/admin/resetPassword/@router:test'],
+    ['put', '/_lattice/admin/v1/jobs'],
+    ['patch', '/_matrix/client/r0/devices'],
+    ['post', '/_matrix/client/versions'],
+  ] as const)('%s %s (a known path) is 405 M_UNRECOGNIZED', async (method, path) => {
+    const res = await t.http[method](path).set('Authorization', `Bearer ${user.accessToken}`);
+    expect(res.status).toBe(405);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.body).toEqual({ errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
+  });
+
+  it('answers OPTIONS preflights with 200 and CORS headers, known path or not', async () => {
+    for (const path of ['/_matrix/client/v3/login', '/_dendrite/admin/resetPassword/@x:test', '/nowhere']) {
+      const res = await t.http
+        .options(path)
+        .set('Origin', 'https://app.element.io')
+        .set('Access-Control-Request-Method', 'POST')
+        .set('Access-Control-Request-Headers', 'authorization, content-type');
+      expect(res.status).toBe(200);
+      expect(res.headers['access-control-allow-origin']).toBe('*');
+      for (const m of ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'])
+        expect(res.headers['access-control-allow-methods']).toContain(m);
+      for (const h of ['X-Requested-With', 'Content-Type', 'Authorization'])
+        expect(res.headers['access-control-allow-headers']).toContain(h);
+    }
+  });
+
+  it('sets CORS and JSON content type on answers and on errors', async () => {
+    for (const res of [
+      await t.http.get('/_matrix/client/versions').set('Origin', 'https://app.element.io'),
+      await t.http.get('/_matrix/client/v3/account/whoami').set('Origin', 'https://app.element.io'),
+      await t.http.get('/nowhere').set('Origin', 'https://app.element.io'),
+    ]) {
+      expect(res.headers['access-control-allow-origin']).toBe('*');
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+    }
+  });
+
+  it('answers a path parameter that is not valid percent-encoding with a Matrix 400', async () => {
+    const res = await t.http
+      .get('/_matrix/client/v3/profile/%E0%A4%A')
+      .set('Authorization', `Bearer ${user.accessToken}`);
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.body).toEqual({ errcode: expect.stringMatching(/^M_/), error: expect.any(String) });
+  });
+
+  it('answers an oversized body with 413 M_TOO_LARGE', async () => {
+    const res = await t.http
+      .put('/_matrix/client/v3/user/@router:test/account_data/big')
+      .set('Authorization', `Bearer ${user.accessToken}`)
+      .send({ blob: 'x'.repeat(2 * 1024 * 1024) });
+    expect(res.status).toBe(413);
+    expect(res.body.errcode).toBe('M_TOO_LARGE');
+  });
+
+  it('reads JSON bodies whatever the Content-Type, and refuses unknown encodings as M_NOT_JSON', async () => {
+    const plain = await t.http
+      .post('/_matrix/client/v3/login')
+      .set('Content-Type', 'text/plain')
+      .send(JSON.stringify({ type: 'm.login.password', user: 'router', password: PASSWORD }));
+    expect(plain.status).toBe(200);
+    const encoded = await t.http
+      .post('/_matrix/client/v3/login')
+      .set('Content-Type', 'application/json')
+      .set('Content-Encoding', 'x-unknown')
+      .send('{}');
+    expect(encoded.status).toBe(400);
+    expect(encoded.body.errcode).toBe('M_NOT_JSON');
+    const charset = await t.http
+      .post('/_matrix/client/v3/login')
+      .set('Content-Type', 'application/json; charset=klingon')
+      .send('{}');
+    expect(charset.status).toBe(400);
+    expect(charset.body.errcode).toBe('M_NOT_JSON');
+  });
+
+  it('answers /_matrix/client/versions and /health', async () => {
+    const versions = await t.http.get('/_matrix/client/versions');
+    expect(versions.status).toBe(200);
+    expect(versions.body.versions).toEqual(expect.arrayContaining(['v1.1', 'v1.2', 'v1.3']));
+    const health = await t.http.get('/health');
+    expect(health.status).toBe(200);
+  });
+});
