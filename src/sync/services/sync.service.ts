@@ -3,6 +3,7 @@ import { M } from '../../common/errors/matrix-error.js';
 import { StreamNotifier } from '../../database/stream-notifier.service.js';
 import type { Requester } from '../../accounts/auth/requester.js';
 import { AccountDataService } from '../../accounts/services/account-data.service.js';
+import { KeysService } from '../../accounts/keys/keys.service.js';
 import { eventMatches, roomMatches } from '../../rooms/events/event-filter.js';
 import type { ClientEvent, StoredEvent } from '../../rooms/events/pdu.js';
 import { formatToken, parseToken } from '../../rooms/events/stream-token.js';
@@ -44,6 +45,7 @@ export interface SyncResponse {
   to_device: Events<never>;
   device_lists: { changed: string[]; left: string[] };
   device_one_time_keys_count: Record<string, number>;
+  device_unused_fallback_key_types: string[];
   rooms: {
     join: Record<string, JoinedRoom>;
     invite: Record<string, { invite_state: Events<Record<string, unknown>> }>;
@@ -69,6 +71,7 @@ export class SyncService {
     private readonly filters: FilterService,
     private readonly wakeups: WakeupService,
     private readonly notifier: StreamNotifier,
+    private readonly keys: KeysService,
   ) {}
 
   async sync(requester: Requester, params: SyncParams): Promise<SyncResponse> {
@@ -136,8 +139,10 @@ export class SyncService {
       to_device: { events: [] },
       device_lists: { changed: [], left: [] },
       device_one_time_keys_count: {},
+      device_unused_fallback_key_types: [],
       rooms: { join: {}, invite: {}, leave: {}, knock: {} },
     };
+    await this.deviceLists(requester, initial, since, upTo, response);
 
     const accountData = await this.accountData.listSince(requester.localpart, since, upTo);
     const globalTypes = filter.account_data;
@@ -287,6 +292,28 @@ export class SyncService {
         };
       }),
     );
+  }
+
+  /** End-to-end encryption bookkeeping: whose devices changed (among people the user shares rooms with) and key counts. */
+  private async deviceLists(
+    requester: Requester,
+    initial: boolean,
+    since: number,
+    upTo: number,
+    response: SyncResponse,
+  ): Promise<void> {
+    const [counts, fallback, changed] = await Promise.all([
+      this.keys.oneTimeKeyCounts(requester.userId, requester.deviceId),
+      this.keys.unusedFallbackKeyTypes(requester.userId, requester.deviceId),
+      initial ? Promise.resolve([]) : this.keys.changedUsersSince(since, upTo),
+    ]);
+    response.device_one_time_keys_count = counts;
+    response.device_unused_fallback_key_types = fallback;
+    if (changed.length > 0) {
+      const shared = new Set(await this.stream.usersSharingRooms(requester.userId));
+      shared.add(requester.userId);
+      response.device_lists.changed = changed.filter((u) => shared.has(u));
+    }
   }
 
   private async inviteEvent(m: MembershipRow): Promise<StoredEvent | undefined> {
