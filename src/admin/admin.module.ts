@@ -1,6 +1,9 @@
 import { Module } from '@nestjs/common';
 import { AccountsModule } from '../accounts/accounts.module.js';
 import { FederationModule } from '../federation/federation.module.js';
+import { RoomsModule } from '../rooms/rooms.module.js';
+import { RoomsAdminController } from './controllers/rooms-admin.controller.js';
+import { RoomOperationsService } from './services/room-operations.service.js';
 import { DendriteAdminController } from './controllers/dendrite-admin.controller.js';
 import { FederationAdminController } from './controllers/federation-admin.controller.js';
 import { JobsController } from './controllers/jobs.controller.js';
@@ -10,14 +13,15 @@ import { SharedSecretRegistrationService } from './services/shared-secret-regist
 
 /** The admin API: Dendrite's and Synapse's paths plus Lattice's own /_lattice/admin/v1. Composes the other modules; nothing imports it. */
 @Module({
-  imports: [AccountsModule, FederationModule],
+  imports: [AccountsModule, RoomsModule, FederationModule],
   controllers: [
     SharedSecretRegistrationController,
     WhoisController,
     DendriteAdminController,
     JobsController,
     FederationAdminController,
+    RoomsAdminController,
   ],
-  providers: [SharedSecretRegistrationService],
+  providers: [SharedSecretRegistrationService, RoomOperationsService],
 })
 export class AdminModule {}

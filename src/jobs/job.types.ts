@@ -10,17 +10,29 @@ export type QueueName = (typeof QUEUE_NAMES)[number];
 export const QUEUE_CONCURRENCY: Record<QueueName, number> = { admin: 4, federation: 8 };
 
 export enum JobName {
+  /** Every joined local user leaves a room (POST /_dendrite/admin/evacuateRoom). */
+  AdminEvacuateRoom = 'AdminEvacuateRoom',
+  /** A local user leaves every room and rejects every invite (POST /_dendrite/admin/evacuateUser). */
+  AdminEvacuateUser = 'AdminEvacuateUser',
+  /** Deletes everything a hidden room left behind, in batches (POST /_dendrite/admin/purgeRoom). */
+  AdminPurgeRoom = 'AdminPurgeRoom',
   /** Fetch a remote user's devices and keys from their server (refreshDevices, device-list updates). */
   FederationRefreshDevices = 'FederationRefreshDevices',
 }
 
 /** Payload of each job. */
 export interface JobPayloads {
+  [JobName.AdminEvacuateRoom]: { roomId: string };
+  [JobName.AdminEvacuateUser]: { userId: string };
+  [JobName.AdminPurgeRoom]: { roomId: string };
   [JobName.FederationRefreshDevices]: { userId: string };
 }
 
 /** What each job's handler returns (kept as the job's result). */
 export interface JobResults {
+  [JobName.AdminEvacuateRoom]: { affected: string[] };
+  [JobName.AdminEvacuateUser]: { affected: string[] };
+  [JobName.AdminPurgeRoom]: { events: number; rows: number; seconds: number };
   [JobName.FederationRefreshDevices]: { devices: number; changed: boolean };
 }
 
@@ -34,6 +46,10 @@ export interface JobDefinition<N extends JobName> {
 }
 
 export const JOB_DEFINITIONS: { [N in JobName]: JobDefinition<N> } = {
+  // The admin jobs join a running job for the same target (the default deduplication).
+  [JobName.AdminEvacuateRoom]: { queue: 'admin', target: (p) => p.roomId },
+  [JobName.AdminEvacuateUser]: { queue: 'admin', target: (p) => p.userId },
+  [JobName.AdminPurgeRoom]: { queue: 'admin', target: (p) => p.roomId, attempts: 10 },
   [JobName.FederationRefreshDevices]: {
     queue: 'federation',
     target: (p) => p.userId,

@@ -10,6 +10,8 @@ import { MembershipRepository } from './repositories/membership.repository.js';
 import { RoomEventRepository } from './repositories/room-event.repository.js';
 import { RoomRepository } from './repositories/room.repository.js';
 import { RoomStateRepository } from './repositories/room-state.repository.js';
+import { RoomPurgeRepository } from './repositories/room-purge.repository.js';
+import { RoomAdminService } from './services/room-admin.service.js';
 import { DirectoryService } from './services/directory.service.js';
 import { EphemeralService } from './services/ephemeral.service.js';
 import { MembershipService } from './services/membership.service.js';
@@ -30,7 +32,9 @@ import { VisibilityService } from './services/visibility.service.js';
     MembershipRepository,
     AliasRepository,
     EphemeralRepository,
+    RoomPurgeRepository,
     RoomWriterService,
+    RoomAdminService,
     VisibilityService,
     MembershipService,
     RoomCreationService,
@@ -40,6 +44,7 @@ import { VisibilityService } from './services/visibility.service.js';
     RoomStreamService,
   ],
   exports: [
+    RoomAdminService,
     RoomCreationService,
     MembershipService,
     RoomEventsService,

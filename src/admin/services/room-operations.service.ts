@@ -1,0 +1,157 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { AppConfig } from '../../config/app-config.js';
+import { M } from '../../common/errors/matrix-error.js';
+import { parseUserId } from '../../common/matrix/ids.js';
+import { AccountDataService } from '../../accounts/services/account-data.service.js';
+import { JobContext } from '../../jobs/job-context.js';
+import { JobService } from '../../jobs/job.service.js';
+import { OnJob } from '../../jobs/on-job.decorator.js';
+import { JobName } from '../../jobs/job.types.js';
+import { PURGED_ROOM_TABLES } from '../../rooms/repositories/room-purge.repository.js';
+import { RoomAdminService } from '../../rooms/services/room-admin.service.js';
+
+/** An evacuation answers with its result, so the request waits; past this it answers 504 with the job ID. */
+const EVACUATE_WAIT_MS = 5 * 60_000;
+/** Rows per purge transaction: short enough that other requests never wait long on a lock. */
+const PURGE_BATCH = 5000;
+const LOG_EVERY = 1000;
+
+export interface JobAnswer<T> {
+  jobId: string;
+  result: T;
+}
+
+/**
+ * evacuateRoom, evacuateUser and purgeRoom as durable BullMQ jobs. Each handler is idempotent and
+ * resumes from its checkpoint, so a worker killed mid-job loses nothing when the job is retried.
+ */
+@Injectable()
+export class RoomOperationsService {
+  private readonly logger = new Logger('RoomOperations');
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly jobs: JobService,
+    private readonly rooms: RoomAdminService,
+    private readonly accountData: AccountDataService,
+  ) {}
+
+  /** POST /_dendrite/admin/evacuateRoom/{roomID} */
+  async evacuateRoom(roomId: string): Promise<JobAnswer<{ affected: string[] }>> {
+    this.rooms.requireRoomId(roomId);
+    if ((await this.rooms.lifecycle(roomId)) !== 'active') throw M.notFound('room does not exist');
+    return this.jobs.run(JobName.AdminEvacuateRoom, { roomId }, EVACUATE_WAIT_MS);
+  }
+
+  /** POST /_dendrite/admin/evacuateUser/{userID} */
+  async evacuateUser(userId: string): Promise<JobAnswer<{ affected: string[] }>> {
+    const parsed = parseUserId(userId);
+    if (!parsed) throw M.invalidParam(`'${userId}' is not a valid user ID`);
+    if (parsed.serverName !== this.config.SERVER_NAME)
+      throw M.invalidParam('can only evacuate local users using this endpoint');
+    return this.jobs.run(JobName.AdminEvacuateUser, { userId }, EVACUATE_WAIT_MS);
+  }
+
+  /** POST /_dendrite/admin/purgeRoom/{roomID}: hidden at once, deleted by the job. */
+  async purgeRoom(roomId: string): Promise<{ jobId: string }> {
+    this.rooms.requireRoomId(roomId);
+    const state = await this.rooms.lifecycle(roomId);
+    if (state === 'absent') throw M.notFound('room does not exist');
+    if (state === 'active') {
+      this.logger.warn(
+        `Purging room ${roomId}: hidden from clients now, deleting its data in the background`,
+      );
+      await this.rooms.markPurged(roomId);
+    }
+    // Purging already: join (or restart) the job that removes what is left.
+    return this.jobs.start(JobName.AdminPurgeRoom, { roomId });
+  }
+
+  @OnJob(JobName.AdminEvacuateRoom)
+  async runEvacuateRoom({ roomId }: { roomId: string }, ctx: JobContext<{ members: string[] }>) {
+    let members = ctx.checkpoint.members;
+    if (!members) {
+      if ((await this.rooms.lifecycle(roomId)) !== 'active') throw M.notFound('room does not exist');
+      members = await this.rooms.joinedLocalMembers(roomId);
+      await ctx.saveCheckpoint({ members });
+    }
+    const total = members.length;
+    await ctx.log(`Evacuating room ${roomId}: ${total} local members`);
+    const started = Date.now();
+    let logged = 0;
+    await this.rooms.leaveAll(roomId, members, async (done) => {
+      await ctx.progress(done, total);
+      if (done - logged >= LOG_EVERY || done === total) {
+        logged = done;
+        await ctx.log(`Evacuated ${done}/${total} members of ${roomId}`);
+      }
+    });
+    await ctx.progress(total, total, true);
+    await ctx.log(`Evacuated room ${roomId}: ${total} members in ${seconds(started)}s`);
+    return { affected: members };
+  }
+
+  @OnJob(JobName.AdminEvacuateUser)
+  async runEvacuateUser({ userId }: { userId: string }, ctx: JobContext<{ rooms: string[] }>) {
+    let rooms = ctx.checkpoint.rooms;
+    if (!rooms) {
+      const { joined, invited } = await this.rooms.roomsOfUser(userId);
+      rooms = [...joined, ...invited];
+      await ctx.saveCheckpoint({ rooms });
+    }
+    await ctx.log(`Evacuating user ${userId}: ${rooms.length} rooms`);
+    for (let i = 0; i < rooms.length; i++) {
+      await this.rooms.leaveRoom(userId, rooms[i]);
+      await ctx.progress(i + 1, rooms.length);
+      if ((i + 1) % LOG_EVERY === 0) await ctx.log(`Evacuated ${userId} from ${i + 1}/${rooms.length} rooms`);
+    }
+    await ctx.progress(rooms.length, rooms.length, true);
+    return { affected: rooms };
+  }
+
+  @OnJob(JobName.AdminPurgeRoom)
+  async runPurgeRoom(
+    { roomId }: { roomId: string },
+    ctx: JobContext<{ total: number; events: number; rows: number }>,
+  ) {
+    const started = Date.now();
+    const lifecycle = await this.rooms.lifecycle(roomId);
+    if (lifecycle === 'absent') {
+      // A retry after the last step had already run: nothing is left to do.
+      return { events: ctx.checkpoint.events ?? 0, rows: ctx.checkpoint.rows ?? 0, seconds: 0 };
+    }
+    if (lifecycle === 'active') await this.rooms.markPurged(roomId);
+    const total = ctx.checkpoint.total ?? (await this.rooms.countEvents(roomId));
+    let events = ctx.checkpoint.events ?? 0;
+    let rows = ctx.checkpoint.rows ?? 0;
+    await ctx.saveCheckpoint({ total, events, rows });
+    await ctx.log(`Purging room ${roomId}: ${total - events} events left to delete`);
+
+    rows += await this.accountData.deleteForRoom(roomId);
+    let logged = events;
+    for (const table of PURGED_ROOM_TABLES) {
+      for (;;) {
+        const n = await this.rooms.purgeBatch(table, roomId, PURGE_BATCH);
+        if (n === 0) break;
+        rows += n;
+        if (table !== 'room_events') continue;
+        events += n;
+        await ctx.saveCheckpoint({ total, events, rows });
+        await ctx.progress(events, total);
+        if (events - logged >= LOG_EVERY) {
+          logged = events;
+          await ctx.log(`Purged ${events}/${total} events of ${roomId}`);
+        }
+      }
+    }
+    await this.rooms.deleteRoomRow(roomId);
+    await ctx.progress(total, total, true);
+    const took = seconds(started);
+    await ctx.log(`Purged room ${roomId}: ${events} events in ${took}s`);
+    return { events, rows, seconds: Number(took) };
+  }
+}
+
+function seconds(since: number): string {
+  return ((Date.now() - since) / 1000).toFixed(1);
+}
