@@ -34,7 +34,7 @@ describe('matrix-js-sdk end to end', () => {
   };
 
   beforeAll(async () => {
-    sdkLogger.setLevel('silent');
+    (sdkLogger as unknown as { setLevel(level: string): void }).setLevel('silent');
     t = await TestApp.start();
     aliceUser = await t.register('alice');
     bobUser = await t.register('bob');
