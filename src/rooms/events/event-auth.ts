@@ -1,5 +1,5 @@
 import { parseUserId } from '../../common/matrix/ids.js';
-import type { RoomVersion } from './room-versions.js';
+import { isSupportedRoomVersion, type RoomVersion } from './room-versions.js';
 
 /** A current-state entry as the auth rules need it. */
 export interface StateEntry {
@@ -110,6 +110,8 @@ export function authorize(event: AuthEvent, state: AuthState, version: RoomVersi
     if (event.prev_events.length > 0) deny('create event must be the first event');
     if (domainOf(event.room_id) !== domainOf(event.sender))
       deny('room ID and creator must be on the same server');
+    if ('room_version' in event.content && !isSupportedRoomVersion(event.content.room_version))
+      deny('unknown room version');
     if (version === '10' && typeof event.content.creator !== 'string') deny('create event has no creator');
     return;
   }
@@ -134,6 +136,12 @@ export function authorize(event: AuthEvent, state: AuthState, version: RoomVersi
 
   // 5. The sender must be in the room.
   if (senderMembership !== 'join') deny('sender is not joined to the room');
+
+  // 6. A third-party invite needs the invite level only, whatever the state levels say.
+  if (event.type === 'm.room.third_party_invite') {
+    if (senderLevel < pl.level('invite')) deny("sender's power level is too low to invite");
+    return;
+  }
 
   // 7. Required power level for the event type.
   const isState = event.state_key !== undefined;
