@@ -68,7 +68,8 @@ export class RoomCreationService {
       if (part !== undefined && !isCanonicalizable(part))
         throw M.badJson('event content must hold integers only, no floats');
     }
-    const invitees = [...new Set(body.invite ?? [])];
+    // The creator is joined already; inviting them too would be refused and sink the whole room.
+    const invitees = [...new Set(body.invite ?? [])].filter((u) => u !== creator);
     for (const invitee of invitees) await this.memberships.checkInvitee(invitee);
 
     const roomId = `!${randomString(18)}:${this.config.SERVER_NAME}`;
@@ -122,11 +123,19 @@ export class RoomCreationService {
       );
     }
 
-    await this.writer.createRoom(roomId, version, creator, drafts, async (tx) => {
-      if (alias && !(await this.aliases.create(alias, roomId, creator, tx))) {
-        throw new MatrixError('M_ROOM_IN_USE', 'Room alias already taken');
-      }
-    });
+    try {
+      await this.writer.createRoom(roomId, version, creator, drafts, async (tx) => {
+        if (alias && !(await this.aliases.create(alias, roomId, creator, tx))) {
+          throw new MatrixError('M_ROOM_IN_USE', 'Room alias already taken');
+        }
+      });
+    } catch (err) {
+      // The creator may do anything in a new room, so a refused event is bad input (an override
+      // or initial_state the rules do not accept), not a missing permission.
+      if (err instanceof MatrixError && err.errcode === 'M_FORBIDDEN')
+        throw M.invalidParam(`The room cannot be created: ${err.message}`);
+      throw err;
+    }
     if (body.visibility === 'public') await this.rooms.setPublic(roomId, true);
     return { room_id: roomId, ...(alias ? { room_alias: alias } : {}) };
   }
