@@ -10,12 +10,20 @@ export const txn = () => `t${Date.now()}.${++txnCounter}`;
 /** Fails with the answer's body when the status is not the expected one (clearer than a bare status mismatch). */
 export function expectStatus(res: Response, status: number): Response {
   if (res.status !== status) {
-    throw new Error(`${res.req?.method} ${res.req?.path}: expected ${status}, got ${res.status} ${res.text}`);
+    const req = (res as unknown as { req?: { method: string; path: string } }).req;
+    throw new Error(`${req?.method} ${req?.path}: expected ${status}, got ${res.status} ${res.text}`);
   }
   return res;
 }
 
 /** A user's view of the client-server API through supertest: thin wrappers so tests read as the flows they check. */
+const query = (q: Record<string, string | number | boolean>): string => {
+  const qs = new URLSearchParams(
+    Object.entries(q).map(([k, v]): [string, string] => [k, String(v)]),
+  ).toString();
+  return qs ? `?${qs}` : '';
+};
+
 export class RoomClient {
   constructor(
     readonly t: TestApp,
@@ -85,14 +93,12 @@ export class RoomClient {
     return expectStatus(await this.stateRaw(roomId, type, content, stateKey), 200).body.event_id as string;
   }
 
-  messages(roomId: string, query: Record<string, string | number> = {}) {
-    const qs = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)])).toString();
-    return this.get(`/rooms/${encodeURIComponent(roomId)}/messages${qs ? `?${qs}` : ''}`);
+  messages(roomId: string, q: Record<string, string | number> = {}) {
+    return this.get(`/rooms/${encodeURIComponent(roomId)}/messages${query(q)}`);
   }
 
-  syncRaw(query: Record<string, string | number | boolean> = {}) {
-    const qs = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)])).toString();
-    return this.get(`/sync${qs ? `?${qs}` : ''}`);
+  syncRaw(q: Record<string, string | number | boolean> = {}) {
+    return this.get(`/sync${query(q)}`);
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
