@@ -5,19 +5,20 @@ import { Authenticated, Caller } from '../../accounts/auth/authenticated.decorat
 import type { Requester } from '../../accounts/auth/requester.js';
 import { MembersQuery, MessagesQuery } from '../dto/room-misc.dto.js';
 import { ReasonDto } from '../dto/membership.dto.js';
-import type { RoomEventFilter } from '../events/event-filter.js';
+import { roomEventFilterProblem, type RoomEventFilter } from '../events/event-filter.js';
 import { RoomEventsService } from '../services/room-events.service.js';
 
 function parseFilter(filter: string | undefined): RoomEventFilter | undefined {
   if (filter === undefined || filter === '') return undefined;
+  let parsed: unknown;
   try {
-    const parsed: unknown = JSON.parse(filter);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-      throw new Error('not an object');
-    return parsed as RoomEventFilter;
+    parsed = JSON.parse(filter);
   } catch {
     throw M.invalidParam('filter must be a JSON object');
   }
+  const problem = roomEventFilterProblem(parsed);
+  if (problem) throw M.invalidParam(problem);
+  return parsed as RoomEventFilter;
 }
 
 /** Sending events into a room and reading its state and history. */

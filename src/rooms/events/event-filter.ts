@@ -13,6 +13,26 @@ export interface RoomEventFilter {
   contains_url?: boolean;
 }
 
+const isStringList = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string');
+
+/**
+ * What is wrong with a client's RoomEventFilter (as JSON), or undefined when it is usable. `name`
+ * prefixes the field names in the message (`room.timeline`...).
+ */
+export function roomEventFilterProblem(v: unknown, name = 'filter'): string | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return `${name} must be an object`;
+  const f = v as Record<string, unknown>;
+  if (f.limit !== undefined && (!Number.isInteger(f.limit) || (f.limit as number) < 0))
+    return `${name}.limit must be a non-negative integer`;
+  for (const k of ['types', 'not_types', 'senders', 'not_senders', 'rooms', 'not_rooms']) {
+    if (f[k] !== undefined && !isStringList(f[k])) return `${name}.${k} must be a list of strings`;
+  }
+  for (const k of ['lazy_load_members', 'include_redundant_members', 'contains_url']) {
+    if (f[k] !== undefined && typeof f[k] !== 'boolean') return `${name}.${k} must be a boolean`;
+  }
+  return undefined;
+}
+
 function matchesType(type: string, pattern: string): boolean {
   if (!pattern.includes('*')) return type === pattern;
   const re = new RegExp(

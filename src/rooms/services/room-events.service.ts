@@ -181,12 +181,14 @@ export class RoomEventsService {
     params: { from?: string; to?: string; dir: 'b' | 'f'; limit: number; filter?: RoomEventFilter },
   ): Promise<{ start: string; end?: string; chunk: ClientEvent[]; state?: ClientEvent[] }> {
     await this.requireRoom(roomId);
-    if (!(await this.visibility.everMember(requester.userId, roomId))) {
-      throw M.forbidden('You are not allowed to read this room');
-    }
-    const head = await this.notifier.head();
+    const readable = await this.visibility.readableUpTo(requester.userId, roomId);
+    if (readable === null) throw M.forbidden('You are not allowed to read this room');
+    // Nothing after a user's leave is theirs to read: start (or stop) paginating there.
+    const head = Math.min(await this.notifier.head(), readable);
     const limit = Math.min(Math.max(params.filter?.limit ?? params.limit, 1), MAX_MESSAGES_LIMIT);
-    const from = params.from !== undefined ? parseToken(params.from, 'from') : params.dir === 'b' ? head : 0;
+    const requested =
+      params.from !== undefined ? parseToken(params.from, 'from') : params.dir === 'b' ? head : 0;
+    const from = params.dir === 'b' ? Math.min(requested, head) : requested;
     const to = params.to !== undefined ? parseToken(params.to, 'to') : undefined;
 
     const chunk: StoredEvent[] = [];
@@ -197,7 +199,7 @@ export class RoomEventsService {
       const page =
         params.dir === 'b'
           ? await this.events.range(roomId, to ?? 0, cursor, limit, 'b')
-          : await this.events.range(roomId, cursor, to ?? head, limit, 'f');
+          : await this.events.range(roomId, cursor, Math.min(to ?? head, head), limit, 'f');
       const visible = new Set(
         (await this.visibility.filter(requester.userId, roomId, page)).map((e) => e.event_id),
       );

@@ -37,8 +37,10 @@ export class VisibilityService {
       to: h.to_pos,
       value: String(h.event.pdu.content.history_visibility ?? 'shared'),
     }));
-    const current = membership.length > 0 ? membership[membership.length - 1] : undefined;
-    const joinedNow = current?.to === null && current.value === 'join';
+    // `shared` history is for members: what was sent before a user joined is theirs once they
+    // join, and stays theirs after they leave; what was sent after they left is not.
+    const joinedAtOrAfter = (pos: number) =>
+      membership.some((i) => i.value === 'join' && (i.to === null || i.to > pos));
 
     return events.filter((e) => {
       const before = e.stream_pos - 1;
@@ -48,15 +50,27 @@ export class VisibilityService {
       if (e.pdu.type === 'm.room.member' && e.pdu.state_key === userId) return true;
       const m = valueAt(membership, before, 'leave');
       if (m === 'join') return true;
-      if (vis === 'shared') return joinedNow;
+      if (vis === 'shared') return joinedAtOrAfter(before);
       if (vis === 'invited') return m === 'invite';
       return false;
     });
   }
 
-  /** Whether the user has ever been joined to (or invited into) the room: who may read anything at all. */
-  async everMember(userId: string, roomId: string): Promise<boolean> {
-    const history = await this.state.history(roomId, 'm.room.member', userId);
-    return history.some((h) => ['join', 'invite'].includes(String(h.event.pdu.content.membership)));
+  /**
+   * Up to which stream position the user may read the room's history: everything while they are
+   * joined or invited (or the room is world-readable), up to their leave once they left, nothing
+   * (null) if they were never in the room.
+   */
+  async readableUpTo(userId: string, roomId: string): Promise<number | null> {
+    const [history, visibility] = await Promise.all([
+      this.state.history(roomId, 'm.room.member', userId),
+      this.state.current(roomId, [['m.room.history_visibility', '']]),
+    ]);
+    if (visibility[0]?.pdu.content.history_visibility === 'world_readable') return Infinity;
+    const membershipOf = (h: (typeof history)[number]) => String(h.event.pdu.content.membership);
+    if (!history.some((h) => ['join', 'invite'].includes(membershipOf(h)))) return null;
+    const current = history[history.length - 1];
+    if (['join', 'invite'].includes(membershipOf(current))) return Infinity;
+    return current.from_pos;
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { M } from '../../common/errors/matrix-error.js';
-import type { RoomEventFilter } from '../../rooms/events/event-filter.js';
+import { roomEventFilterProblem, type RoomEventFilter } from '../../rooms/events/event-filter.js';
 import { FilterRepository } from '../repositories/filter.repository.js';
 
 /** The parts of a filter definition /sync applies. */
@@ -28,11 +28,8 @@ function checkStringArray(v: unknown, name: string): void {
 
 function checkEventFilter(v: unknown, name: string): void {
   if (v === undefined) return;
-  if (!isObject(v)) throw M.badJson(`${name} must be an object`);
-  if (v.limit !== undefined && (!Number.isInteger(v.limit) || (v.limit as number) < 0))
-    throw M.badJson(`${name}.limit must be a non-negative integer`);
-  for (const k of ['types', 'not_types', 'senders', 'not_senders', 'rooms', 'not_rooms'])
-    checkStringArray(v[k], `${name}.${k}`);
+  const problem = roomEventFilterProblem(v, name);
+  if (problem) throw M.badJson(problem);
 }
 
 @Injectable()
@@ -48,6 +45,8 @@ export class FilterService {
       if (!isObject(filter.room)) throw M.badJson('room must be an object');
       checkStringArray(filter.room.rooms, 'room.rooms');
       checkStringArray(filter.room.not_rooms, 'room.not_rooms');
+      if (filter.room.include_leave !== undefined && typeof filter.room.include_leave !== 'boolean')
+        throw M.badJson('room.include_leave must be a boolean');
       for (const k of ['timeline', 'state', 'ephemeral', 'account_data'])
         checkEventFilter(filter.room[k], `room.${k}`);
     }
