@@ -1,5 +1,16 @@
 import { Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Max, Min } from 'class-validator';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
 
 export class MessagesQuery {
   @IsOptional()
@@ -83,6 +94,13 @@ export class PublicRoomsQuery {
   server?: string;
 }
 
+export class PublicRoomsSearchDto {
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  generic_search_term?: string;
+}
+
 export class PublicRoomsFilterDto {
   @IsOptional()
   @IsInt()
@@ -96,5 +114,7 @@ export class PublicRoomsFilterDto {
 
   @IsOptional()
   @IsObject()
-  filter?: { generic_search_term?: string };
+  @ValidateNested()
+  @Type(() => PublicRoomsSearchDto)
+  filter?: PublicRoomsSearchDto;
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config.js';
 import { M, MatrixError } from '../../common/errors/matrix-error.js';
-import { parseRoomAlias } from '../../common/matrix/ids.js';
+import { parseRoomAlias, parseRoomId } from '../../common/matrix/ids.js';
 import type { Requester } from '../../accounts/auth/requester.js';
 import { isAdmin } from '../../accounts/auth/requester.js';
 import { PowerLevels } from '../events/event-auth.js';
@@ -43,6 +43,7 @@ export class DirectoryService {
   async createAlias(requester: Requester, alias: string, roomId: unknown): Promise<void> {
     this.checkAlias(alias, true);
     if (typeof roomId !== 'string') throw M.badJson('room_id is required');
+    checkRoomId(roomId);
     const room = await this.rooms.find(roomId);
     if (!room || room.purged_ts !== null) throw M.notFound('Room not found');
     const me = await this.memberships.get(roomId, requester.userId);
@@ -68,12 +69,14 @@ export class DirectoryService {
   }
 
   async roomAliases(requester: Requester, roomId: string): Promise<{ aliases: string[] }> {
+    checkRoomId(roomId);
     const me = await this.memberships.get(roomId, requester.userId);
     if (me?.membership !== 'join') throw M.forbidden('You are not joined to this room');
     return { aliases: await this.aliases.forRoom(roomId) };
   }
 
   async getVisibility(roomId: string): Promise<{ visibility: 'public' | 'private' }> {
+    checkRoomId(roomId);
     const room = await this.rooms.find(roomId);
     if (!room || room.purged_ts !== null) throw M.notFound('Room not found');
     return { visibility: room.is_public ? 'public' : 'private' };
@@ -82,6 +85,7 @@ export class DirectoryService {
   async setVisibility(requester: Requester, roomId: string, visibility: unknown): Promise<void> {
     if (visibility !== 'public' && visibility !== 'private')
       throw M.badJson("visibility must be 'public' or 'private'");
+    checkRoomId(roomId);
     const room = await this.rooms.find(roomId);
     if (!room || room.purged_ts !== null) throw M.notFound('Room not found');
     if (!isAdmin(requester) && !(await this.canChangeState(requester.userId, roomId))) {
@@ -93,7 +97,7 @@ export class DirectoryService {
   async publicRooms(limit: number, since: string | undefined, filterTerm?: string) {
     const offset = since === undefined ? 0 : Number(/^o(\d+)$/.exec(since)?.[1] ?? NaN);
     if (!Number.isInteger(offset)) throw M.invalidParam('Invalid since token');
-    const total = await this.rooms.countPublic();
+    let total = await this.rooms.countPublic();
     const rows = await this.rooms.listPublic(filterTerm ? 1000 : limit, filterTerm ? 0 : offset);
     let chunk = await Promise.all(rows.map((r) => this.describe(r.room_id, Number(r.joined))));
     if (filterTerm) {
@@ -101,10 +105,11 @@ export class DirectoryService {
       chunk = chunk.filter((c) =>
         [c.name, c.topic, c.canonical_alias].some((v) => v?.toLowerCase().includes(term)),
       );
+      // Page through the matches, not through the whole directory.
+      total = chunk.length;
       chunk = chunk.slice(offset, offset + limit);
     }
-    const next =
-      offset + limit < (filterTerm ? chunk.length + offset : total) ? `o${offset + limit}` : undefined;
+    const next = offset + limit < total ? `o${offset + limit}` : undefined;
     return {
       chunk,
       total_room_count_estimate: total,
@@ -159,4 +164,8 @@ export class DirectoryService {
       throw M.invalidParam(`Aliases on ${parsed.serverName} cannot be managed here`);
     }
   }
+}
+
+function checkRoomId(roomId: string): void {
+  if (!parseRoomId(roomId)) throw M.invalidParam(`'${roomId}' is not a valid room ID`);
 }
