@@ -2,7 +2,7 @@ import { Body, Controller, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { CLIENT_PREFIXES } from '../../common/http/prefixes.js';
 import { Authenticated, Caller } from '../../accounts/auth/authenticated.decorator.js';
 import type { Requester } from '../../accounts/auth/requester.js';
-import { ReceiptDto, TypingDto } from '../dto/room-misc.dto.js';
+import { ReadMarkersDto, ReceiptDto, TypingDto } from '../dto/room-misc.dto.js';
 import { EphemeralService } from '../services/ephemeral.service.js';
 
 /** Typing notifications, receipts and read markers. */
@@ -43,7 +43,7 @@ export class EphemeralController {
   async readMarkers(
     @Caller() caller: Requester,
     @Param('roomId') roomId: string,
-    @Body() body: Record<string, unknown>,
+    @Body() body: ReadMarkersDto,
   ) {
     await this.ephemeral.setReadMarkers(caller, roomId, body);
     return {};

@@ -67,6 +67,21 @@ export class ReceiptDto {
   thread_id?: string;
 }
 
+/** POST /rooms/{roomId}/read_markers */
+export class ReadMarkersDto {
+  @IsOptional()
+  @IsString()
+  'm.fully_read'?: string;
+
+  @IsOptional()
+  @IsString()
+  'm.read'?: string;
+
+  @IsOptional()
+  @IsString()
+  'm.read.private'?: string;
+}
+
 export class AliasDto {
   @IsString()
   room_id: string;

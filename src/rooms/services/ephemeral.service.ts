@@ -8,7 +8,7 @@ import { MembershipRepository } from '../repositories/membership.repository.js';
 import { RoomEventRepository } from '../repositories/room-event.repository.js';
 
 const MAX_TYPING_MS = 120_000;
-const RECEIPT_TYPES = ['m.read', 'm.read.private'];
+const RECEIPT_TYPES = ['m.read', 'm.read.private'] as const;
 
 /** Typing notifications, read receipts and read markers. */
 @Injectable()
@@ -42,7 +42,7 @@ export class EphemeralService {
     eventId: string,
     threadId?: string,
   ): Promise<void> {
-    if (!RECEIPT_TYPES.includes(type) && type !== 'm.fully_read')
+    if (!(RECEIPT_TYPES as readonly string[]).includes(type) && type !== 'm.fully_read')
       throw M.invalidParam(`Unknown receipt type ${type}`);
     await this.requireJoined(requester.userId, roomId);
     const at = await this.events.positionOf(eventId);
@@ -56,7 +56,11 @@ export class EphemeralService {
   }
 
   /** POST /rooms/{roomId}/read_markers: the fully-read marker and/or receipts in one call. */
-  async setReadMarkers(requester: Requester, roomId: string, body: Record<string, unknown>): Promise<void> {
+  async setReadMarkers(
+    requester: Requester,
+    roomId: string,
+    body: { 'm.fully_read'?: string; 'm.read'?: string; 'm.read.private'?: string },
+  ): Promise<void> {
     const fullyRead = body['m.fully_read'];
     if (typeof fullyRead === 'string') await this.sendReceipt(requester, roomId, 'm.fully_read', fullyRead);
     for (const type of RECEIPT_TYPES) {

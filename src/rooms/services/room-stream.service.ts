@@ -42,6 +42,13 @@ export class RoomStreamService {
     return this.state.membershipChanges(userId, after, upTo);
   }
 
+  /** A user's membership of a room just after stream position `pos` ('leave' if none). */
+  async membershipAt(roomId: string, userId: string, pos: number): Promise<string> {
+    const history = await this.state.history(roomId, 'm.room.member', userId);
+    const entry = history.find((h) => h.from_pos <= pos && (h.to_pos === null || h.to_pos > pos));
+    return entry ? String(entry.event.pdu.content.membership) : 'leave';
+  }
+
   recentEvents(roomIds: string[], after: number, upTo: number, limit: number) {
     return this.events.recentPerRoom(roomIds, after, upTo, limit);
   }

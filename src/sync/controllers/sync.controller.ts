@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { M } from '../../common/errors/matrix-error.js';
 import { CLIENT_PREFIXES } from '../../common/http/prefixes.js';
 import { Authenticated, Caller } from '../../accounts/auth/authenticated.decorator.js';
@@ -29,6 +29,7 @@ export class SyncController {
 
   /** POST /_matrix/client/v3/user/{userId}/filter */
   @Post('user/:userId/filter')
+  @HttpCode(200)
   async createFilter(@Caller() caller: Requester, @Param('userId') userId: string, @Body() body: unknown) {
     if (userId !== caller.userId) throw M.forbidden('Cannot create filters for other users');
     return { filter_id: await this.filters.create(caller.userId, body) };

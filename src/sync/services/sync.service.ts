@@ -81,36 +81,44 @@ export class SyncService {
       params.since !== undefined && params.since !== '' ? parseToken(params.since, 'since') : undefined;
     const deadline = Date.now() + Math.min(Math.max(params.timeout, 0), MAX_TIMEOUT_MS);
 
+    let rooms = await this.stream.currentMemberships(requester.userId);
     for (;;) {
-      const rooms = await this.stream.currentMemberships(requester.userId);
       // Listen before reading, so a write between the read and the wait still wakes us.
       const listener = this.wakeups.listen(
         requester.userId,
         rooms.map((r) => r.room_id),
       );
       try {
-        const head = await this.notifier.head();
-        if (since !== undefined && since > head)
-          throw M.invalidParam('since is ahead of the server (is this token from another server?)');
-        const response = await this.build(requester, filter, since, head, rooms, params.fullState);
-        if (since === undefined || params.fullState || !isEmpty(response) || Date.now() >= deadline)
-          return response;
+        const response = await this.snapshot(requester, filter, since, params.fullState);
+        rooms = response.memberships;
+        if (since === undefined || params.fullState || !isEmpty(response.body) || Date.now() >= deadline)
+          return response.body;
         await listener.wait(deadline);
       } finally {
         listener.dispose();
       }
-      if (Date.now() >= deadline) {
-        const head = await this.notifier.head();
-        return this.build(
-          requester,
-          filter,
-          since,
-          head,
-          await this.stream.currentMemberships(requester.userId),
-          params.fullState,
-        );
-      }
+      if (Date.now() >= deadline)
+        return (await this.snapshot(requester, filter, since, params.fullState)).body;
     }
+  }
+
+  /**
+   * The answer as of the current stream head. The head is read before the memberships, and
+   * memberships newer than the head are left for the next sync: a membership read first could
+   * miss a change that the head then covers, and the client would never hear of it.
+   */
+  private async snapshot(
+    requester: Requester,
+    filter: SyncFilter,
+    since: number | undefined,
+    fullState: boolean,
+  ): Promise<{ body: SyncResponse; memberships: MembershipRow[] }> {
+    const head = await this.notifier.head();
+    if (since !== undefined && since > head)
+      throw M.invalidParam('since is ahead of the server (is this token from another server?)');
+    const memberships = await this.stream.currentMemberships(requester.userId);
+    const settled = memberships.filter((m) => Number(m.stream_pos) <= head);
+    return { body: await this.build(requester, filter, since, head, settled, fullState), memberships };
   }
 
   private async build(
@@ -131,7 +139,7 @@ export class SyncService {
     );
     const roomFilter = filter.room;
     const visibleRooms = memberships.filter((m) => !m.forgotten && roomMatches(m.room_id, roomFilter));
-    const joined = visibleRooms.filter((m) => m.membership === 'join' && Number(m.stream_pos) <= upTo);
+    const joined = visibleRooms.filter((m) => m.membership === 'join');
     const response: SyncResponse = {
       next_batch: formatToken(upTo),
       account_data: { events: [] },
@@ -197,7 +205,7 @@ export class SyncService {
       const first = timeline[0]?.stream_pos ?? leavePos + 1;
       const state = recent?.limited || initial ? await this.stream.stateAt(m.room_id, first - 1) : [];
       response.rooms.leave[m.room_id] = {
-        state: { events: await this.format(state, requester) },
+        state: { events: await this.format(filterState(state, timeline, userId, filter), requester) },
         timeline: {
           events: await this.format(
             timeline.filter((e) => eventMatches(e, roomFilter?.timeline)),
@@ -227,9 +235,20 @@ export class SyncService {
     if (joined.length === 0) return;
     const userId = requester.userId;
     const limit = timelineLimit(filter);
-    // A room joined since the last sync is new to the client: send it whole, as in an initial sync.
-    const fresh = (roomId: string) =>
-      initial || fullState || changes.get(roomId)?.pdu.content.membership === 'join';
+    // A room joined since the last sync is new to the client: send it whole, as in an initial
+    // sync. A member event that leaves the user joined (a profile change) does not make it new.
+    const freshSet = new Set<string>();
+    await Promise.all(
+      joined.map(async (m) => {
+        if (initial) freshSet.add(m.room_id);
+        else if (
+          changes.has(m.room_id) &&
+          (await this.stream.membershipAt(m.room_id, userId, since)) !== 'join'
+        )
+          freshSet.add(m.room_id);
+      }),
+    );
+    const fresh = (roomId: string) => freshSet.has(roomId);
     const freshIds = joined.filter((m) => fresh(m.room_id)).map((m) => m.room_id);
     const otherIds = joined.filter((m) => !fresh(m.room_id)).map((m) => m.room_id);
     const [freshRecent, otherRecent, typingChanged, receipts] = await Promise.all([
@@ -248,7 +267,7 @@ export class SyncService {
         upTo,
       ),
     ]);
-    const receiptsByRoom = groupReceipts(receipts);
+    const receiptsByRoom = groupReceipts(receipts, userId);
 
     await Promise.all(
       joined.map(async (m) => {
@@ -258,7 +277,14 @@ export class SyncService {
         const typing = typingChanged.includes(roomId);
         const roomReceipts = receiptsByRoom.get(roomId);
         const accountData = roomAccountData.get(roomId) ?? [];
-        if (!isFresh && recent.events.length === 0 && !typing && !roomReceipts && accountData.length === 0)
+        if (
+          !isFresh &&
+          !fullState &&
+          recent.events.length === 0 &&
+          !typing &&
+          !roomReceipts &&
+          accountData.length === 0
+        )
           return;
 
         const timeline = (await this.stream.filterVisible(userId, roomId, recent.events)).filter((e) =>
@@ -266,8 +292,10 @@ export class SyncService {
         );
         const first = recent.events[0]?.stream_pos ?? upTo + 1;
         let state: StoredEvent[] = [];
-        if (isFresh) state = await this.stream.stateAt(roomId, first - 1);
+        // full_state sends the whole state but keeps the timeline since the token.
+        if (isFresh || fullState) state = await this.stream.stateAt(roomId, first - 1);
         else if (recent.limited) state = await this.stream.stateChanges(roomId, since, first - 1);
+        state = filterState(state, timeline, userId, filter);
 
         const ephemeral: Record<string, unknown>[] = [];
         if (typing)
@@ -333,12 +361,34 @@ function timelineLimit(filter: SyncFilter): number {
     : DEFAULT_TIMELINE_LIMIT;
 }
 
-/** Receipts as the m.receipt EDU content: event → type → user → {ts}. */
+/**
+ * The state a room filter asks for. With lazy_load_members, member events only for the senders of
+ * the timeline and the user themselves (clients fetch the others when they need them).
+ */
+function filterState(
+  state: StoredEvent[],
+  timeline: StoredEvent[],
+  userId: string,
+  filter: SyncFilter,
+): StoredEvent[] {
+  const stateFilter = filter.room?.state;
+  if (!stateFilter) return state;
+  const needed = new Set([userId, ...timeline.map((e) => e.pdu.sender)]);
+  return state.filter(
+    (e) =>
+      eventMatches(e, stateFilter) &&
+      (!stateFilter.lazy_load_members || e.pdu.type !== 'm.room.member' || needed.has(e.pdu.state_key!)),
+  );
+}
+
+/** Receipts as the m.receipt EDU content: event → type → user → {ts}; private receipts only for their owner. */
 function groupReceipts(
   rows: ReceiptRow[],
+  userId: string,
 ): Map<string, Record<string, Record<string, Record<string, Record<string, unknown>>>>> {
   const byRoom = new Map<string, Record<string, Record<string, Record<string, Record<string, unknown>>>>>();
   for (const r of rows) {
+    if (r.receipt_type === 'm.read.private' && r.user_id !== userId) continue;
     const room = byRoom.get(r.room_id) ?? {};
     const forEvent = (room[r.event_id] ??= {});
     const forType = (forEvent[r.receipt_type] ??= {});

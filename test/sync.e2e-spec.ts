@@ -1,0 +1,561 @@
+import { expectMatchesSpec } from './helpers/matrix-schema.js';
+import { CS, RoomClient, bodies, client, expectStatus, txn } from './helpers/room-client.js';
+import { TestApp } from './helpers/test-app.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Any = any;
+
+function expectRefused(res: { status: number; body: { errcode?: string } }, status: number, errcode: string) {
+  expect({ status: res.status, errcode: res.body.errcode }).toEqual({ status, errcode });
+}
+
+/** A /sync answer checked against the spec. */
+async function sync(c: RoomClient, query: Record<string, string | number | boolean> = {}): Promise<Any> {
+  const res = expectStatus(await c.syncRaw(query), 200);
+  expectMatchesSpec(res, 'sync.yaml', 'get', '/sync');
+  return res.body;
+}
+
+const inline = (filter: object) => JSON.stringify(filter);
+const types = (events: { type: string }[]) => events.map((e) => e.type);
+
+describe('/sync', () => {
+  let t: TestApp;
+  let alice: RoomClient;
+  let bob: RoomClient;
+
+  beforeAll(async () => {
+    t = await TestApp.start();
+    alice = await client(t, 'alice');
+    bob = await client(t, 'bob');
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  describe('initial and incremental', () => {
+    let roomId: string;
+    let since: string;
+
+    it('initial sync: the joined room with its state at the timeline start, summary and counts', async () => {
+      roomId = await alice.createRoom({ preset: 'public_chat', name: 'Sync room' });
+      await bob.join(roomId);
+      await alice.send(roomId, 'one');
+      const body = await sync(bob);
+      since = body.next_batch;
+      const room = body.rooms.join[roomId];
+      expect(room.timeline.limited).toBe(false);
+      expect(types(room.timeline.events)).toEqual([
+        'm.room.create',
+        'm.room.member',
+        'm.room.power_levels',
+        'm.room.join_rules',
+        'm.room.history_visibility',
+        'm.room.guest_access',
+        'm.room.name',
+        'm.room.member',
+        'm.room.message',
+      ]);
+      expect(room.state.events).toEqual([]);
+      expect(room.timeline.events.every((e: Any) => e.room_id === undefined)).toBe(true);
+      expect(room.summary).toEqual({
+        'm.heroes': [alice.userId],
+        'm.joined_member_count': 2,
+        'm.invited_member_count': 0,
+      });
+      expect(room.unread_notifications).toEqual({ highlight_count: 0, notification_count: 1 });
+    });
+
+    it('initial sync with a small timeline: limited, prev_batch, and the state before the timeline', async () => {
+      const body = await sync(bob, { filter: inline({ room: { timeline: { limit: 2 } } }) });
+      const room = body.rooms.join[roomId];
+      expect(room.timeline.limited).toBe(true);
+      expect(types(room.timeline.events)).toEqual(['m.room.member', 'm.room.message']);
+      expect(types(room.state.events).sort()).toEqual(
+        [
+          'm.room.create',
+          'm.room.member',
+          'm.room.power_levels',
+          'm.room.join_rules',
+          'm.room.history_visibility',
+          'm.room.guest_access',
+          'm.room.name',
+        ].sort(),
+      );
+      const back = expectStatus(
+        await bob.messages(roomId, { dir: 'b', from: room.timeline.prev_batch, limit: 1 }),
+        200,
+      );
+      expect(types(back.body.chunk)).toEqual(['m.room.name']);
+    });
+
+    it('incremental sync: only what happened since, no state unless limited', async () => {
+      await alice.send(roomId, 'two');
+      await alice.state(roomId, 'm.room.topic', { topic: 'news' });
+      const body = await sync(bob, { since });
+      const room = body.rooms.join[roomId];
+      expect(types(room.timeline.events)).toEqual(['m.room.message', 'm.room.topic']);
+      expect(room.timeline.limited).toBe(false);
+      expect(room.state.events).toEqual([]);
+      since = body.next_batch;
+      const empty = await sync(bob, { since });
+      expect(empty.rooms.join[roomId]).toBeUndefined();
+      expect(empty.next_batch).toBe(since);
+    });
+
+    it('incremental sync with a gap: limited, and the state changes in the gap', async () => {
+      await alice.state(roomId, 'm.room.topic', { topic: 'in the gap' });
+      for (let i = 0; i < 3; i++) await alice.send(roomId, `gap ${i}`);
+      const body = await sync(bob, { since, filter: inline({ room: { timeline: { limit: 2 } } }) });
+      const room = body.rooms.join[roomId];
+      expect(room.timeline.limited).toBe(true);
+      expect(bodies(room.timeline.events)).toEqual(['gap 1', 'gap 2']);
+      expect(room.state.events.map((e: Any) => e.content)).toEqual([{ topic: 'in the gap' }]);
+      const back = expectStatus(
+        await bob.messages(roomId, { dir: 'b', from: room.timeline.prev_batch, limit: 1 }),
+        200,
+      );
+      expect(bodies(back.body.chunk)).toEqual(['gap 0']);
+      since = body.next_batch;
+    });
+
+    it('full_state: the whole state, but the timeline still only since the token', async () => {
+      await alice.send(roomId, 'after full');
+      const body = await sync(bob, { since, full_state: true });
+      const room = body.rooms.join[roomId];
+      expect(bodies(room.timeline.events)).toEqual(['after full']);
+      expect(room.timeline.limited).toBe(false);
+      expect(types(room.state.events)).toEqual(
+        expect.arrayContaining(['m.room.create', 'm.room.name', 'm.room.topic']),
+      );
+      // Rooms without news are included too.
+      const other = await alice.createRoom({ preset: 'public_chat' });
+      await bob.join(other);
+      const later = await sync(bob, { since: body.next_batch, full_state: true });
+      expect(later.rooms.join[roomId].timeline.events).toEqual([]);
+      expect(later.rooms.join[roomId].state.events.length).toBeGreaterThan(5);
+      since = later.next_batch;
+    });
+
+    it('a profile change does not make a room look newly joined', async () => {
+      await sync(bob, { since });
+      const before = await sync(bob, { since });
+      expectStatus(await bob.put(`/profile/${bob.userId}/displayname`, { displayname: 'Bobby' }), 200);
+      const body = await sync(bob, { since: before.next_batch });
+      const room = body.rooms.join[roomId];
+      expect(types(room.timeline.events)).toEqual(['m.room.member']);
+      expect(room.timeline.limited).toBe(false);
+      expect(room.state.events).toEqual([]);
+      since = body.next_batch;
+    });
+
+    it('refuses malformed and unknown since tokens', async () => {
+      expectRefused(await bob.syncRaw({ since: 'garbage' }), 400, 'M_INVALID_PARAM');
+      expectRefused(await bob.syncRaw({ since: 's99999999' }), 400, 'M_INVALID_PARAM');
+      expectRefused(await bob.syncRaw({ timeout: 'soon' }), 400, 'M_BAD_JSON');
+      expectRefused(await bob.syncRaw({ full_state: 'yes' }), 400, 'M_BAD_JSON');
+      expectRefused(await t.http.get(`${CS}/sync`), 401, 'M_MISSING_TOKEN');
+    });
+  });
+
+  describe('long-poll', () => {
+    it('wakes up when a message arrives, long before the timeout', async () => {
+      const roomId = await alice.createRoom({ preset: 'public_chat' });
+      await bob.join(roomId);
+      const { next_batch: since } = await sync(bob);
+      const started = Date.now();
+      const waiting = bob.syncRaw({ since, timeout: 25_000 });
+      // Give the request time to reach the server and start waiting (the outcome does not depend on it).
+      await new Promise((r) => setTimeout(r, 100));
+      await alice.send(roomId, 'wake up');
+      const res = expectStatus(await waiting, 200);
+      console.log(`long-poll answered ${Date.now() - started} ms after it started (100 ms before the send)`);
+      expect(bodies(res.body.rooms.join[roomId].timeline.events)).toEqual(['wake up']);
+    }, 20_000);
+
+    it('wakes up for an invite, and for account data', async () => {
+      const { next_batch: since } = await sync(bob);
+      const waiting = bob.syncRaw({ since, timeout: 25_000 });
+      await new Promise((r) => setTimeout(r, 100));
+      const roomId = await alice.createRoom({ invite: [bob.userId] });
+      const res = expectStatus(await waiting, 200);
+      expect(Object.keys(res.body.rooms.invite)).toEqual([roomId]);
+
+      const waiting2 = bob.syncRaw({ since: res.body.next_batch, timeout: 25_000 });
+      await new Promise((r) => setTimeout(r, 100));
+      expectStatus(await bob.put(`/user/${bob.userId}/account_data/org.example.wake`, { a: 1 }), 200);
+      const res2 = expectStatus(await waiting2, 200);
+      expect(res2.body.account_data.events).toEqual([{ type: 'org.example.wake', content: { a: 1 } }]);
+    }, 20_000);
+
+    it('answers an empty sync with the same token when nothing happens', async () => {
+      const { next_batch: since } = await sync(bob);
+      const body = await sync(bob, { since, timeout: 200 });
+      expect(body.next_batch).toBe(since);
+      expect(body.rooms.join).toEqual({});
+    });
+  });
+
+  describe('filters', () => {
+    it('POST and GET a filter; unknown filters are 404; other users are 403', async () => {
+      const definition = { room: { timeline: { limit: 3, types: ['m.room.message'] } } };
+      const created = await bob.post(`/user/${bob.userId}/filter`, definition);
+      expectMatchesSpec(expectStatus(created, 200), 'filter.yaml', 'post', '/user/{userId}/filter');
+      expect(created.body.filter_id).not.toMatch(/^\{/);
+      const got = await bob.get(`/user/${bob.userId}/filter/${created.body.filter_id}`);
+      expectMatchesSpec(expectStatus(got, 200), 'filter.yaml', 'get', '/user/{userId}/filter/{filterId}');
+      expect(got.body).toEqual(definition);
+      const missing = await bob.get(`/user/${bob.userId}/filter/999999`);
+      expectRefused(missing, 404, 'M_NOT_FOUND');
+      expectMatchesSpec(missing, 'filter.yaml', 'get', '/user/{userId}/filter/{filterId}');
+      expectRefused(await bob.get(`/user/${bob.userId}/filter/not-a-filter`), 404, 'M_NOT_FOUND');
+      expectRefused(
+        await alice.get(`/user/${bob.userId}/filter/${created.body.filter_id}`),
+        403,
+        'M_FORBIDDEN',
+      );
+      expectRefused(await alice.post(`/user/${bob.userId}/filter`, {}), 403, 'M_FORBIDDEN');
+    });
+
+    it('refuses malformed filters', async () => {
+      for (const bad of [
+        { room: [] },
+        { room: { timeline: { limit: -1 } } },
+        { room: { timeline: { limit: 1.5 } } },
+        { room: { timeline: { types: 'm.room.message' } } },
+        { room: { rooms: [5] } },
+        { room: { include_leave: 'yes' } },
+        { room: { state: { lazy_load_members: 'yes' } } },
+        { event_fields: 'x' },
+        { account_data: [] },
+      ]) {
+        expectRefused(await bob.post(`/user/${bob.userId}/filter`, bad), 400, 'M_BAD_JSON');
+        expectRefused(await bob.syncRaw({ filter: inline(bad) }), 400, 'M_BAD_JSON');
+      }
+      expectRefused(await bob.syncRaw({ filter: '{not json' }), 400, 'M_NOT_JSON');
+      expectRefused(await bob.syncRaw({ filter: '424242' }), 404, 'M_NOT_FOUND');
+    });
+
+    it('applies a stored filter by ID and an inline one, timeline types and room lists', async () => {
+      const r1 = await alice.createRoom({ preset: 'public_chat' });
+      const r2 = await alice.createRoom({ preset: 'public_chat' });
+      await bob.join(r1);
+      await bob.join(r2);
+      await alice.send(r1, 'in r1');
+      await alice.send(r2, 'in r2');
+      const { filter_id: id } = (
+        await bob.post(`/user/${bob.userId}/filter`, {
+          room: { rooms: [r1], timeline: { types: ['m.room.message'] } },
+        })
+      ).body;
+      const byId = await sync(bob, { filter: id });
+      expect(Object.keys(byId.rooms.join)).toEqual([r1]);
+      expect(bodies(byId.rooms.join[r1].timeline.events)).toEqual(['in r1']);
+      expect(types(byId.rooms.join[r1].timeline.events)).toEqual(['m.room.message']);
+
+      const notR1 = await sync(bob, {
+        filter: inline({ room: { not_rooms: [r1], state: { lazy_load_members: true } } }),
+      });
+      expect(Object.keys(notR1.rooms.join)).toContain(r2);
+      expect(Object.keys(notR1.rooms.join)).not.toContain(r1);
+    });
+
+    it('lazy_load_members keeps only the members the timeline needs in the state', async () => {
+      const roomId = await alice.createRoom({ preset: 'public_chat' });
+      const carol = await client(t, 'carol');
+      await carol.join(roomId);
+      await bob.join(roomId);
+      for (let i = 0; i < 3; i++) await alice.send(roomId, `lazy ${i}`);
+      const body = await sync(bob, {
+        filter: inline({
+          room: { rooms: [roomId], timeline: { limit: 2 }, state: { lazy_load_members: true } },
+        }),
+      });
+      const members = body.rooms.join[roomId].state.events
+        .filter((e: Any) => e.type === 'm.room.member')
+        .map((e: Any) => e.state_key)
+        .sort();
+      expect(members).toEqual([alice.userId, bob.userId].sort());
+    });
+  });
+
+  describe('invites and leaving', () => {
+    it('shows an invite with invite_state holding the create event and the invite itself', async () => {
+      const { next_batch: since } = await sync(bob);
+      const roomId = await alice.createRoom({ name: 'Invitation', topic: 'come in' });
+      await alice.invite(roomId, bob.userId);
+      const body = await sync(bob, { since });
+      const invite = body.rooms.invite[roomId];
+      const events = invite.invite_state.events;
+      expect(types(events)).toEqual(
+        expect.arrayContaining(['m.room.create', 'm.room.name', 'm.room.join_rules', 'm.room.member']),
+      );
+      expect(events.find((e: Any) => e.type === 'm.room.member' && e.state_key === bob.userId)).toEqual({
+        type: 'm.room.member',
+        state_key: bob.userId,
+        sender: alice.userId,
+        content: { membership: 'invite' },
+      });
+      expect(events.find((e: Any) => e.type === 'm.room.create').content.room_version).toBe('10');
+      expect(body.rooms.join[roomId]).toBeUndefined();
+      // The initial sync shows it too; after joining it is a joined room.
+      expect((await sync(bob)).rooms.invite[roomId]).toBeDefined();
+      await bob.join(roomId);
+      const joined = await sync(bob, { since: body.next_batch });
+      expect(joined.rooms.invite[roomId]).toBeUndefined();
+      const room = joined.rooms.join[roomId];
+      expect(types([...room.state.events, ...room.timeline.events])).toContain('m.room.create');
+    });
+
+    it('moves left, kicked and banned rooms to leave, with the timeline up to the leave', async () => {
+      const rooms = await Promise.all([1, 2, 3].map(() => alice.createRoom({ preset: 'public_chat' })));
+      for (const r of rooms) await bob.join(r);
+      const { next_batch: since } = await sync(bob);
+      await bob.leave(rooms[0]);
+      expectStatus(await alice.post(`/rooms/${rooms[1]}/kick`, { user_id: bob.userId }), 200);
+      expectStatus(await alice.post(`/rooms/${rooms[2]}/ban`, { user_id: bob.userId }), 200);
+      for (const r of rooms) await alice.send(r, 'after bob');
+      const body = await sync(bob, { since });
+      for (const r of rooms) {
+        expect(body.rooms.join[r]).toBeUndefined();
+        const left = body.rooms.leave[r];
+        expect(types(left.timeline.events)).toEqual(['m.room.member']);
+        expect(bodies(left.timeline.events)).toEqual([]);
+      }
+      expect(body.rooms.leave[rooms[2]].timeline.events[0].content.membership).toBe('ban');
+      // Nothing more about them afterwards.
+      const later = await sync(bob, { since: body.next_batch });
+      expect(later.rooms.leave).toEqual({});
+      // An initial sync shows left rooms only when asked to.
+      expect((await sync(bob)).rooms.leave[rooms[0]]).toBeUndefined();
+      const withLeave = await sync(bob, { filter: inline({ room: { include_leave: true } }) });
+      const left = withLeave.rooms.leave[rooms[0]];
+      expect(types([...left.state.events, ...left.timeline.events])).toContain('m.room.create');
+    });
+
+    it('a rejected invite goes to leave', async () => {
+      const roomId = await alice.createRoom({ invite: [bob.userId] });
+      const { next_batch: since } = await sync(bob);
+      await bob.leave(roomId);
+      const body = await sync(bob, { since });
+      expect(body.rooms.leave[roomId].timeline.events.map((e: Any) => e.content.membership)).toEqual([
+        'leave',
+      ]);
+    });
+  });
+
+  describe('account data, tags, typing, receipts', () => {
+    let roomId: string;
+    beforeAll(async () => {
+      roomId = await alice.createRoom({ preset: 'public_chat' });
+      await bob.join(roomId);
+    });
+
+    it('delivers global account data, room account data and tags', async () => {
+      const { next_batch: since } = await sync(bob);
+      expectStatus(await bob.put(`/user/${bob.userId}/account_data/org.example.global`, { g: 1 }), 200);
+      expectStatus(
+        await bob.put(`/user/${bob.userId}/rooms/${roomId}/account_data/org.example.room`, { r: 1 }),
+        200,
+      );
+      const tag = await bob.put(`/user/${bob.userId}/rooms/${roomId}/tags/m.favourite`, { order: 0.5 });
+      expectStatus(tag, 200);
+      const body = await sync(bob, { since });
+      expect(body.account_data.events).toEqual([{ type: 'org.example.global', content: { g: 1 } }]);
+      expect(body.rooms.join[roomId].account_data.events).toEqual(
+        expect.arrayContaining([
+          { type: 'org.example.room', content: { r: 1 } },
+          { type: 'm.tag', content: { tags: { 'm.favourite': { order: 0.5 } } } },
+        ]),
+      );
+      const initial = await sync(bob);
+      expect(initial.account_data.events).toContainEqual({ type: 'org.example.global', content: { g: 1 } });
+      expect(initial.rooms.join[roomId].account_data.events).toContainEqual({
+        type: 'm.tag',
+        content: { tags: { 'm.favourite': { order: 0.5 } } },
+      });
+      const filtered = await sync(bob, {
+        filter: inline({ account_data: { not_types: ['org.example.global'] } }),
+      });
+      expect(filtered.account_data.events).not.toContainEqual({
+        type: 'org.example.global',
+        content: { g: 1 },
+      });
+    });
+
+    it('delivers typing in the ephemeral events, and its end', async () => {
+      const { next_batch: since } = await sync(bob);
+      const res = await alice.put(`/rooms/${roomId}/typing/${alice.userId}`, {
+        typing: true,
+        timeout: 10_000,
+      });
+      expectMatchesSpec(expectStatus(res, 200), 'typing.yaml', 'put', '/rooms/{roomId}/typing/{userId}');
+      const body = await sync(bob, { since });
+      expect(body.rooms.join[roomId].ephemeral.events).toEqual([
+        { type: 'm.typing', content: { user_ids: [alice.userId] } },
+      ]);
+      expectStatus(await alice.put(`/rooms/${roomId}/typing/${alice.userId}`, { typing: false }), 200);
+      const stopped = await sync(bob, { since: body.next_batch });
+      expect(stopped.rooms.join[roomId].ephemeral.events).toEqual([
+        { type: 'm.typing', content: { user_ids: [] } },
+      ]);
+
+      expectRefused(
+        await alice.put(`/rooms/${roomId}/typing/${bob.userId}`, { typing: true }),
+        403,
+        'M_FORBIDDEN',
+      );
+      expectRefused(await alice.put(`/rooms/${roomId}/typing/${alice.userId}`, {}), 400, 'M_BAD_JSON');
+      expectRefused(
+        await alice.put(`/rooms/${roomId}/typing/${alice.userId}`, { typing: true, timeout: -5 }),
+        400,
+        'M_BAD_JSON',
+      );
+      const eve = await client(t, 'eve');
+      expectRefused(
+        await eve.put(`/rooms/${roomId}/typing/${eve.userId}`, { typing: true }),
+        403,
+        'M_FORBIDDEN',
+      );
+    });
+
+    it('delivers read receipts, keeps private ones private, and counts unread messages', async () => {
+      const first = await alice.send(roomId, 'read me');
+      const second = await alice.send(roomId, 'and me');
+      const before = await sync(bob);
+      expect(before.rooms.join[roomId].unread_notifications.notification_count).toBeGreaterThanOrEqual(2);
+
+      const res = await bob.post(`/rooms/${roomId}/receipt/m.read/${encodeURIComponent(second)}`, {});
+      expectMatchesSpec(
+        expectStatus(res, 200),
+        'receipts.yaml',
+        'post',
+        '/rooms/{roomId}/receipt/{receiptType}/{eventId}',
+      );
+      const forAlice = await sync(alice, { since: before.next_batch });
+      const receipt = forAlice.rooms.join[roomId].ephemeral.events.find((e: Any) => e.type === 'm.receipt');
+      expect(Object.keys(receipt.content)).toEqual([second]);
+      expect(receipt.content[second]['m.read'][bob.userId].ts).toEqual(expect.any(Number));
+      expect((await sync(bob)).rooms.join[roomId].unread_notifications.notification_count).toBe(0);
+
+      const { next_batch: since } = await sync(alice);
+      expectStatus(
+        await bob.post(`/rooms/${roomId}/receipt/m.read.private/${encodeURIComponent(first)}`, {}),
+        200,
+      );
+      const privateForAlice = await sync(alice, { since });
+      expect(privateForAlice.rooms.join[roomId]?.ephemeral.events ?? []).toEqual([]);
+      const privateForBob = await sync(bob, { since });
+      const own = privateForBob.rooms.join[roomId].ephemeral.events.find((e: Any) => e.type === 'm.receipt');
+      expect(own.content[first]['m.read.private'][bob.userId]).toBeDefined();
+    });
+
+    it('refuses bad receipts', async () => {
+      const eventId = await alice.send(roomId, 'x');
+      expectRefused(
+        await bob.post(`/rooms/${roomId}/receipt/m.unknown/${encodeURIComponent(eventId)}`, {}),
+        400,
+        'M_INVALID_PARAM',
+      );
+      expectRefused(await bob.post(`/rooms/${roomId}/receipt/m.read/$nothing`, {}), 404, 'M_NOT_FOUND');
+      expectRefused(
+        await bob.post(`/rooms/${roomId}/receipt/m.read/${encodeURIComponent(eventId)}`, { thread_id: 5 }),
+        400,
+        'M_BAD_JSON',
+      );
+      const other = await alice.createRoom({ preset: 'public_chat' });
+      const elsewhere = await alice.send(other, 'elsewhere');
+      expectRefused(
+        await bob.post(`/rooms/${roomId}/receipt/m.read/${encodeURIComponent(elsewhere)}`, {}),
+        404,
+        'M_NOT_FOUND',
+      );
+      const eve = await client(t, 'eve2');
+      expectRefused(
+        await eve.post(`/rooms/${roomId}/receipt/m.read/${encodeURIComponent(eventId)}`, {}),
+        403,
+        'M_FORBIDDEN',
+      );
+    });
+
+    it('read markers set m.fully_read and receipts', async () => {
+      const eventId = await alice.send(roomId, 'marker');
+      const { next_batch: since } = await sync(bob);
+      const res = await bob.post(`/rooms/${roomId}/read_markers`, {
+        'm.fully_read': eventId,
+        'm.read': eventId,
+      });
+      expectMatchesSpec(expectStatus(res, 200), 'read_markers.yaml', 'post', '/rooms/{roomId}/read_markers');
+      const body = await sync(bob, { since });
+      expect(body.rooms.join[roomId].account_data.events).toContainEqual({
+        type: 'm.fully_read',
+        content: { event_id: eventId },
+      });
+      expect(body.rooms.join[roomId].ephemeral.events.map((e: Any) => e.type)).toContain('m.receipt');
+      expectRefused(
+        await bob.post(`/rooms/${roomId}/read_markers`, { 'm.fully_read': 5 }),
+        400,
+        'M_BAD_JSON',
+      );
+    });
+  });
+
+  describe('event details', () => {
+    it('carries unsigned.transaction_id only for the sending device', async () => {
+      const roomId = await alice.createRoom({ preset: 'public_chat' });
+      await bob.join(roomId);
+      const { next_batch: since } = await sync(alice);
+      const id = txn();
+      expectStatus(
+        await alice.sendRaw(roomId, { msgtype: 'm.text', body: 'echo' }, 'm.room.message', id),
+        200,
+      );
+      const mine = await sync(alice, { since });
+      expect(mine.rooms.join[roomId].timeline.events[0].unsigned.transaction_id).toBe(id);
+      const login = await t.http
+        .post(`${CS}/login`)
+        .send({ type: 'm.login.password', user: 'alice', password: 'correct horse battery' });
+      const otherDevice = new RoomClient(t, {
+        ...alice.user,
+        accessToken: login.body.access_token,
+        deviceId: login.body.device_id,
+      });
+      const theirs = await sync(otherDevice, { since });
+      expect(theirs.rooms.join[roomId].timeline.events[0].unsigned.transaction_id).toBeUndefined();
+      const bobs = await sync(bob, { since });
+      expect(bobs.rooms.join[roomId].timeline.events[0].unsigned.transaction_id).toBeUndefined();
+    });
+
+    it('shows redacted events with redacted_because, and the redaction itself', async () => {
+      const roomId = await alice.createRoom({ preset: 'public_chat' });
+      await bob.join(roomId);
+      const eventId = await alice.send(roomId, 'regret');
+      const { next_batch: since } = await sync(bob);
+      const redaction = expectStatus(
+        await alice.put(`/rooms/${roomId}/redact/${eventId}/${txn()}`, { reason: 'oops' }),
+        200,
+      );
+      const incremental = await sync(bob, { since });
+      expect(incremental.rooms.join[roomId].timeline.events).toEqual([
+        expect.objectContaining({ type: 'm.room.redaction', redacts: eventId, content: { reason: 'oops' } }),
+      ]);
+      const initial = await sync(bob);
+      const redacted = initial.rooms.join[roomId].timeline.events.find((e: Any) => e.event_id === eventId);
+      expect(redacted.content).toEqual({});
+      expect(redacted.unsigned.redacted_because).toMatchObject({
+        event_id: redaction.body.event_id,
+        type: 'm.room.redaction',
+        sender: alice.userId,
+        content: { reason: 'oops' },
+      });
+    });
+
+    it('shows state replacements with prev_content', async () => {
+      const roomId = await alice.createRoom({ name: 'first' });
+      const { next_batch: since } = await sync(alice);
+      await alice.state(roomId, 'm.room.name', { name: 'second' });
+      const body = await sync(alice, { since });
+      expect(body.rooms.join[roomId].timeline.events[0].unsigned.prev_content).toEqual({ name: 'first' });
+    });
+  });
+});
