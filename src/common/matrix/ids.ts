@@ -44,8 +44,11 @@ export function parseRoomId(id: unknown): { opaque: string; serverName: string }
   const colon = id.indexOf(':');
   if (colon < 2) return null;
   const serverName = id.slice(colon + 1);
-  if (!SERVER_NAME_RE.test(serverName)) return null;
-  return { opaque: id.slice(1, colon), serverName };
+  const opaque = id.slice(1, colon);
+  // The opaque part is printable: control characters (NUL above all, which PostgreSQL cannot store) are not.
+  const control = [...opaque].some((c) => c.charCodeAt(0) < 0x20 || c === '\x7f');
+  if (!SERVER_NAME_RE.test(serverName) || control) return null;
+  return { opaque, serverName };
 }
 
 /** Parses `#alias:server`. */

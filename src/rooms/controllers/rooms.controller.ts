@@ -35,7 +35,7 @@ export class RoomsController {
   @Post('rooms/:roomId/join')
   @HttpCode(200)
   joinRoom(@Caller() caller: Requester, @Param('roomId') roomId: string, @Body() body: ReasonDto) {
-    return this.membership.join(caller.userId, roomId, body.reason);
+    return this.membership.joinRoomId(caller.userId, roomId, body.reason);
   }
 
   /** POST /_matrix/client/v3/rooms/{roomId}/leave */

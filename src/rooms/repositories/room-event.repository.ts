@@ -128,6 +128,9 @@ room AS (
 )
 SELECT base FROM head`;
 
+/** PostgreSQL text cannot hold NUL: an ID with one is not stored, and querying it would fail. */
+const storable = (id: string): boolean => !id.includes('\u0000');
+
 @Injectable()
 export class RoomEventRepository {
   constructor(private readonly sql: SqlService) {}
@@ -202,6 +205,7 @@ export class RoomEventRepository {
   }
 
   async find(eventId: string, db: Queryable = this.sql): Promise<StoredEvent | null> {
+    if (!storable(eventId)) return null;
     const row = await db.one<EventRow>(`SELECT ${EVENT_COLUMNS} FROM room_events e WHERE e.event_id = $1`, [
       eventId,
     ]);
@@ -209,6 +213,7 @@ export class RoomEventRepository {
   }
 
   async findMany(eventIds: string[]): Promise<StoredEvent[]> {
+    eventIds = eventIds.filter(storable);
     if (eventIds.length === 0) return [];
     const rows = await this.sql.query<EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM room_events e WHERE e.event_id = ANY($1)`,
@@ -280,6 +285,7 @@ export class RoomEventRepository {
   }
 
   async positionOf(eventId: string): Promise<{ room_id: string; stream_pos: number } | null> {
+    if (!storable(eventId)) return null;
     const row = await this.sql.one<{ room_id: string; stream_pos: string }>(
       `SELECT room_id, stream_pos FROM room_events WHERE event_id = $1`,
       [eventId],

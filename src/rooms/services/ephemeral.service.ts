@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { M } from '../../common/errors/matrix-error.js';
+import { parseRoomId } from '../../common/matrix/ids.js';
 import { StreamNotifier } from '../../database/stream-notifier.service.js';
 import { AccountDataService } from '../../accounts/services/account-data.service.js';
 import type { Requester } from '../../accounts/auth/requester.js';
@@ -45,6 +46,7 @@ export class EphemeralService {
     if (!(RECEIPT_TYPES as readonly string[]).includes(type) && type !== 'm.fully_read')
       throw M.invalidParam(`Unknown receipt type ${type}`);
     await this.requireJoined(requester.userId, roomId);
+    if (threadId?.includes('\u0000')) throw M.badJson('thread_id must not contain NUL characters');
     const at = await this.events.positionOf(eventId);
     if (!at || at.room_id !== roomId) throw M.notFound('Event not found');
     if (type === 'm.fully_read') {
@@ -61,6 +63,7 @@ export class EphemeralService {
     roomId: string,
     body: { 'm.fully_read'?: string; 'm.read'?: string; 'm.read.private'?: string },
   ): Promise<void> {
+    await this.requireJoined(requester.userId, roomId);
     const fullyRead = body['m.fully_read'];
     if (typeof fullyRead === 'string') await this.sendReceipt(requester, roomId, 'm.fully_read', fullyRead);
     for (const type of RECEIPT_TYPES) {
@@ -70,6 +73,7 @@ export class EphemeralService {
   }
 
   private async requireJoined(userId: string, roomId: string): Promise<void> {
+    if (!parseRoomId(roomId)) throw M.invalidParam(`'${roomId}' is not a valid room ID`);
     const me = await this.memberships.get(roomId, userId);
     if (me?.membership !== 'join') throw M.forbidden('You are not joined to this room');
   }

@@ -73,6 +73,12 @@ export class MembershipService {
     return roomId;
   }
 
+  /** POST /rooms/{roomId}/join: like /join/{roomIdOrAlias}, but only with a room ID. */
+  async joinRoomId(userId: string, roomId: string, reason?: string): Promise<{ room_id: string }> {
+    requireRoomId(roomId);
+    return this.join(userId, roomId, reason);
+  }
+
   async join(userId: string, roomIdOrAlias: string, reason?: string): Promise<{ room_id: string }> {
     const roomId = await this.resolveRoom(roomIdOrAlias);
     const current = await this.memberships.get(roomId, userId);
@@ -93,6 +99,7 @@ export class MembershipService {
   }
 
   async leave(userId: string, roomId: string, reason?: string): Promise<void> {
+    requireRoomId(roomId);
     await this.resolveRoom(roomId);
     const current = await this.memberships.get(roomId, userId);
     if (!current || current.membership === 'leave' || current.membership === 'ban') {
@@ -109,6 +116,7 @@ export class MembershipService {
   }
 
   async invite(sender: string, roomId: string, target: string, reason?: string): Promise<void> {
+    requireRoomId(roomId);
     await this.resolveRoom(roomId);
     await this.checkInvitee(target);
     const current = await this.memberships.get(roomId, target);
@@ -117,6 +125,7 @@ export class MembershipService {
   }
 
   async kick(sender: string, roomId: string, target: string, reason?: string): Promise<void> {
+    requireRoomId(roomId);
     await this.resolveRoom(roomId);
     this.requireUserId(target);
     const current = await this.memberships.get(roomId, target);
@@ -126,12 +135,14 @@ export class MembershipService {
   }
 
   async ban(sender: string, roomId: string, target: string, reason?: string): Promise<void> {
+    requireRoomId(roomId);
     await this.resolveRoom(roomId);
     this.requireUserId(target);
     await this.send(roomId, sender, target, { membership: 'ban', ...(reason ? { reason } : {}) });
   }
 
   async unban(sender: string, roomId: string, target: string, reason?: string): Promise<void> {
+    requireRoomId(roomId);
     await this.resolveRoom(roomId);
     this.requireUserId(target);
     const current = await this.memberships.get(roomId, target);
@@ -187,4 +198,9 @@ export class MembershipService {
     const draft: EventDraft = { type: 'm.room.member', stateKey: target, sender, content };
     await this.writer.send(roomId, [draft]);
   }
+}
+
+/** Routes under /rooms/{roomId}/ take room IDs only (aliases go through /join/{roomIdOrAlias}). */
+function requireRoomId(roomId: string): void {
+  if (!parseRoomId(roomId)) throw M.invalidParam(`'${roomId}' is not a valid room ID`);
 }

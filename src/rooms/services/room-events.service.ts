@@ -38,8 +38,10 @@ export class RoomEventsService {
     txnId: string,
     content: Record<string, unknown>,
   ): Promise<{ event_id: string }> {
-    await this.requireRoom(roomId);
+    // The writer answers 404 for a missing or purged room under its lock; no need to look twice.
+    checkRoomId(roomId);
     checkType(type);
+    checkTxnId(txnId);
     checkContent(content);
     if (type === 'm.room.redaction') throw M.badJson('Use the /redact endpoint to redact events');
     const { events } = await this.writer.send(roomId, [
@@ -60,10 +62,11 @@ export class RoomEventsService {
     stateKey: string,
     content: Record<string, unknown>,
   ): Promise<{ event_id: string }> {
-    await this.requireRoom(roomId);
+    checkRoomId(roomId);
     checkType(type);
     checkContent(content);
-    if (Buffer.byteLength(stateKey) > 255) throw M.badJson('state_key is longer than 255 bytes');
+    if (Buffer.byteLength(stateKey) > 255 || stateKey.includes('\u0000'))
+      throw M.badJson('state_key must be at most 255 bytes without NUL characters');
     if (type === 'm.room.member') {
       if (typeof content.membership !== 'string') throw M.badJson('membership is required');
       if (!parseUserId(stateKey)) throw M.badJson('the state_key of a member event must be a user ID');
@@ -82,6 +85,7 @@ export class RoomEventsService {
     reason?: string,
   ): Promise<{ event_id: string }> {
     const room = await this.requireRoom(roomId);
+    checkTxnId(txnId);
     const target = await this.events.find(eventId);
     if (!target || target.pdu.room_id !== roomId) throw M.notFound('Event not found');
     if (target.pdu.sender !== requester.userId) {
@@ -275,8 +279,18 @@ export class RoomEventsService {
   }
 }
 
+function checkRoomId(roomId: string): void {
+  if (!parseRoomId(roomId)) throw M.invalidParam(`'${roomId}' is not a valid room ID`);
+}
+
 function checkType(type: string): void {
-  if (type === '' || Buffer.byteLength(type) > 255) throw M.badJson('event type must be 1 to 255 bytes');
+  if (type === '' || Buffer.byteLength(type) > 255 || type.includes('\u0000'))
+    throw M.badJson('event type must be 1 to 255 bytes without NUL characters');
+}
+
+function checkTxnId(txnId: string): void {
+  if (Buffer.byteLength(txnId) > 255 || txnId.includes('\u0000'))
+    throw M.invalidParam('transaction IDs are at most 255 bytes, without NUL characters');
 }
 
 function checkContent(content: unknown): void {

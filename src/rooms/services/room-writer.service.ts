@@ -48,6 +48,27 @@ export interface SendResult {
 }
 
 const MAX_PDU_BYTES = 65536;
+const MAX_KEY_BYTES = 255;
+
+/**
+ * What the spec and PostgreSQL require of a draft beyond the auth rules: type and state_key of at
+ * most 255 bytes, and no NUL in the text columns they (and a member's profile) are stored in.
+ */
+function checkDraft(draft: EventDraft): void {
+  const hasNul = (v: unknown) => typeof v === 'string' && v.includes('\u0000');
+  if (draft.type === '' || Buffer.byteLength(draft.type) > MAX_KEY_BYTES || hasNul(draft.type))
+    throw M.badJson('event type must be 1 to 255 bytes without NUL characters');
+  if (
+    draft.stateKey !== undefined &&
+    (Buffer.byteLength(draft.stateKey) > MAX_KEY_BYTES || hasNul(draft.stateKey))
+  )
+    throw M.badJson('state_key must be at most 255 bytes without NUL characters');
+  if (
+    draft.type === 'm.room.member' &&
+    (hasNul(draft.content.displayname) || hasNul(draft.content.avatar_url))
+  )
+    throw M.badJson('displayname and avatar_url must not contain NUL characters');
+}
 const MAX_BATCH = 2000;
 
 /** Current state loaded for a batch, updated as each accepted draft becomes an event. */
@@ -144,6 +165,8 @@ export class RoomWriterService {
   ): Promise<SendResult> {
     if (drafts.length === 0) return { events: [], rejected: [] };
     if (drafts.length > MAX_BATCH) throw new Error(`batches are limited to ${MAX_BATCH} events`);
+    // Before the state lookup, which queries by these types and keys.
+    for (const draft of drafts) checkDraft(draft);
     const { events, rejected, redacted } = await this.sql.transaction(async (tx) => {
       const room = await lockRoom(tx);
       const working = new WorkingState(await this.state.current(roomId, this.neededKeys(drafts), tx));

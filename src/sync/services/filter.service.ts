@@ -32,12 +32,21 @@ function checkEventFilter(v: unknown, name: string): void {
   if (problem) throw M.badJson(problem);
 }
 
+function containsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (Array.isArray(value)) return value.some(containsNul);
+  if (isObject(value)) return Object.entries(value).some(([k, v]) => k.includes('\u0000') || containsNul(v));
+  return false;
+}
+
 @Injectable()
 export class FilterService {
   constructor(private readonly repo: FilterRepository) {}
 
   validate(filter: unknown): SyncFilter {
     if (!isObject(filter)) throw M.badJson('filter must be a JSON object');
+    // Filters are stored as JSONB, which cannot hold NUL.
+    if (containsNul(filter)) throw M.badJson('filter must not contain NUL characters');
     checkStringArray(filter.event_fields, 'event_fields');
     checkEventFilter(filter.account_data, 'account_data');
     checkEventFilter(filter.presence, 'presence');
