@@ -383,6 +383,65 @@ describe('/sync', () => {
       });
     });
 
+    it('account data and tags: GET, PUT, DELETE as the spec describes, removals delivered too', async () => {
+      const put = await bob.put(`/user/${bob.userId}/account_data/org.example.prefs`, { theme: 'dark' });
+      expectMatchesSpec(
+        expectStatus(put, 200),
+        'account-data.yaml',
+        'put',
+        '/user/{userId}/account_data/{type}',
+      );
+      const get = await bob.get(`/user/${bob.userId}/account_data/org.example.prefs`);
+      expectMatchesSpec(
+        expectStatus(get, 200),
+        'account-data.yaml',
+        'get',
+        '/user/{userId}/account_data/{type}',
+      );
+      expect(get.body).toEqual({ theme: 'dark' });
+      const missing = await bob.get(`/user/${bob.userId}/account_data/org.example.none`);
+      expectRefused(missing, 404, 'M_NOT_FOUND');
+      expectMatchesSpec(missing, 'account-data.yaml', 'get', '/user/{userId}/account_data/{type}');
+      expectRefused(
+        await alice.get(`/user/${bob.userId}/account_data/org.example.prefs`),
+        403,
+        'M_FORBIDDEN',
+      );
+      const roomPath = `/user/${bob.userId}/rooms/${roomId}/account_data/org.example.r`;
+      expectStatus(await bob.put(roomPath, { x: 1 }), 200);
+      const roomGet = expectStatus(await bob.get(roomPath), 200);
+      expectMatchesSpec(
+        roomGet,
+        'account-data.yaml',
+        'get',
+        '/user/{userId}/rooms/{roomId}/account_data/{type}',
+      );
+
+      expectStatus(await bob.put(`/user/${bob.userId}/rooms/${roomId}/tags/u.work`, {}), 200);
+      const tags = await bob.get(`/user/${bob.userId}/rooms/${roomId}/tags`);
+      expectMatchesSpec(expectStatus(tags, 200), 'tags.yaml', 'get', '/user/{userId}/rooms/{roomId}/tags');
+      expect(tags.body.tags['u.work']).toEqual({});
+      const { next_batch: since } = await sync(bob);
+      const del = await bob.delete(`/user/${bob.userId}/rooms/${roomId}/tags/u.work`);
+      expectMatchesSpec(
+        expectStatus(del, 200),
+        'tags.yaml',
+        'delete',
+        '/user/{userId}/rooms/{roomId}/tags/{tag}',
+      );
+      const body = await sync(bob, { since });
+      const tag = body.rooms.join[roomId].account_data.events.find((e: Any) => e.type === 'm.tag');
+      expect(tag.content.tags['u.work']).toBeUndefined();
+    });
+
+    it('GET /profile answers as the spec describes', async () => {
+      const res = await alice.get(`/profile/${bob.userId}`);
+      expectMatchesSpec(expectStatus(res, 200), 'profile.yaml', 'get', '/profile/{userId}');
+      const missing = await alice.get(`/profile/${encodeURIComponent('@nobody:test')}`);
+      expectRefused(missing, 404, 'M_NOT_FOUND');
+      expectMatchesSpec(missing, 'profile.yaml', 'get', '/profile/{userId}');
+    });
+
     it('delivers typing in the ephemeral events, and its end', async () => {
       const { next_batch: since } = await sync(bob);
       const res = await alice.put(`/rooms/${roomId}/typing/${alice.userId}`, {
