@@ -1,8 +1,8 @@
 import { Logger as NestLogger, type INestApplication, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { getDataSourceToken } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
+import { DataSource } from 'typeorm';
+import { dataSourceOptions } from './database/data-source-options.js';
 import { AppModule, type AppModuleOptions } from './app.module.js';
 import { bodyParserErrorHandler, jsonBodyParser, requireObjectBody } from './common/http/body-parser.js';
 import { MatrixExceptionFilter } from './common/http/matrix-exception.filter.js';
@@ -17,12 +17,12 @@ export async function createHttpApp(
   config: AppConfig,
   options: AppModuleOptions = {},
 ): Promise<INestApplication> {
+  await migrate(config);
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), {
     bodyParser: false,
     bufferLogs: true,
   });
   app.useLogger(app.get(QuietLogger));
-  await migrate(app);
   app.set('trust proxy', 'loopback');
   app.set('etag', false);
   app.set('x-powered-by', false);
@@ -46,16 +46,24 @@ export async function createWorkerApp(
   config: AppConfig,
   options: AppModuleOptions = {},
 ): Promise<INestApplicationContext> {
+  await migrate(config);
   const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, options), {
     bufferLogs: true,
   });
   app.useLogger(app.get(QuietLogger));
-  await migrate(app);
   await app.init();
   return app;
 }
 
-async function migrate(app: INestApplicationContext): Promise<void> {
-  const applied = await runMigrationsLocked(app.get<DataSource>(getDataSourceToken()));
-  if (applied.length > 0) new NestLogger('Database').log(`Applied migrations: ${applied.join(', ')}`);
+/** Migrations run before any module starts, so start-up hooks (the notices system user...) find their tables. */
+async function migrate(config: AppConfig): Promise<void> {
+  // Two connections: one holds the advisory lock while the other runs the migrations.
+  const dataSource = new DataSource(dataSourceOptions(config.DATABASE_URL, 2));
+  await dataSource.initialize();
+  try {
+    const applied = await runMigrationsLocked(dataSource);
+    if (applied.length > 0) new NestLogger('Database').log(`Applied migrations: ${applied.join(', ')}`);
+  } finally {
+    await dataSource.destroy();
+  }
 }

@@ -263,7 +263,7 @@ describe('admin room operations', () => {
       ).toBe(true);
 
       const after = await rowCounts(roomId);
-      expect(Object.values(after).every((n) => n === 0)).toBe(true);
+      expect(after).toEqual(Object.fromEntries(Object.keys(after).map((table) => [table, 0])));
       expect(await rowCounts(other)).toEqual(otherBefore);
       expect(await t.sql(`SELECT 1 FROM rooms WHERE room_id = $1`, [roomId])).toEqual([]);
 

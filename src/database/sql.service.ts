@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Pool, PoolClient } from 'pg';
+import { createHash } from 'node:crypto';
+import type { Pool, PoolClient, QueryConfig } from 'pg';
 import type { DataSource } from 'typeorm';
 
 /** What a repository method runs its SQL on: the pool, or a transaction. */
@@ -11,19 +12,35 @@ export interface Queryable {
   exec(text: string, params?: unknown[]): Promise<number>;
 }
 
+const statementNames = new Map<string, string>();
+
+/**
+ * Every repository query runs as a named prepared statement (named after a hash of its text), so
+ * PostgreSQL parses and plans it once per connection instead of on every call. Repositories keep
+ * their SQL in constants, so the set of texts is small and fixed.
+ */
+function prepared(text: string, values?: unknown[]): QueryConfig {
+  let name = statementNames.get(text);
+  if (!name) {
+    name = 'q_' + createHash('sha1').update(text).digest('hex').slice(0, 20);
+    statementNames.set(text, name);
+  }
+  return { name, text, values };
+}
+
 class ClientQueryable implements Queryable {
   constructor(private readonly client: Pool | PoolClient) {}
 
   async query<T>(text: string, params?: unknown[]): Promise<T[]> {
-    return (await this.client.query(text, params)).rows as T[];
+    return (await this.client.query(prepared(text, params))).rows as T[];
   }
 
   async one<T>(text: string, params?: unknown[]): Promise<T | null> {
-    return ((await this.client.query(text, params)).rows[0] as T | undefined) ?? null;
+    return ((await this.client.query(prepared(text, params))).rows[0] as T | undefined) ?? null;
   }
 
   async exec(text: string, params?: unknown[]): Promise<number> {
-    return (await this.client.query(text, params)).rowCount ?? 0;
+    return (await this.client.query(prepared(text, params))).rowCount ?? 0;
   }
 }
 
@@ -43,13 +60,23 @@ export class SqlService extends ClientQueryable {
     this.pool = pool;
   }
 
-  /** Runs fn in one transaction (rolled back if it throws). */
-  async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+  /**
+   * Runs fn in one transaction (rolled back if it throws).
+   *
+   * `holdsStreamHead`: the transaction allocates stream positions, whose row lock serialises every
+   * such writer until it commits. Waiting for the WAL flush while holding it would serialise the
+   * flushes too, so these transactions commit asynchronously (the lock is released at once) and
+   * then wait for durability outside the lock, where concurrent writers share one flush.
+   */
+  async transaction<T>(fn: (tx: Tx) => Promise<T>, options: { holdsStreamHead?: boolean } = {}): Promise<T> {
     const client = await this.pool.connect();
     try {
-      await client.query('BEGIN');
+      await client.query(options.holdsStreamHead ? 'BEGIN; SET LOCAL synchronous_commit TO off' : 'BEGIN');
       const result = await fn(new ClientQueryable(client));
-      await client.query('COMMIT');
+      // The durability barrier rides in the same round trip: the statement after COMMIT runs in a
+      // transaction of its own that is given an ID and so commits synchronously, and flushing its
+      // commit record flushes all WAL before it, ours included.
+      await client.query(options.holdsStreamHead ? 'COMMIT; SELECT txid_current()' : 'COMMIT');
       return result;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);

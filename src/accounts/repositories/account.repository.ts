@@ -70,6 +70,25 @@ export class AccountRepository {
     return true;
   }
 
+  /** Creates many accounts (and profiles) sharing one password hash; taken localparts are skipped. Returns how many were created. */
+  async createMany(localparts: string[], serverName: string, passwordHash: string): Promise<number> {
+    return this.sql.transaction(async (tx) => {
+      const created = await tx.exec(
+        `INSERT INTO userapi_accounts (localpart, server_name, created_ts, password_hash, account_type)
+         SELECT l, $2, $3, $4, 1 FROM unnest($1::text[]) AS l
+         ON CONFLICT DO NOTHING`,
+        [localparts, serverName, Date.now(), passwordHash],
+      );
+      await tx.exec(
+        `INSERT INTO userapi_profiles (localpart, server_name, display_name)
+         SELECT l, $2, l FROM unnest($1::text[]) AS l
+         ON CONFLICT DO NOTHING`,
+        [localparts, serverName],
+      );
+      return created;
+    });
+  }
+
   async updatePassword(
     localpart: string,
     serverName: string,

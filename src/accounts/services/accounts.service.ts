@@ -88,6 +88,12 @@ export class AccountsService {
     return userId(account.localpart, this.serverName);
   }
 
+  /** Bulk creation for tooling (the seed command): one slow hash shared by all the accounts. */
+  async createAccountsBulk(localparts: string[], password: string): Promise<number> {
+    const hash = await this.hasher.hash(this.validatePassword(password));
+    return this.accounts.createMany(localparts, this.serverName, hash);
+  }
+
   /** Creates the system account used by the server itself (server notices), idempotently. */
   async ensureSystemAccount(localpart: string): Promise<string> {
     await this.accounts.create({

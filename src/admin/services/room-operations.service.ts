@@ -9,6 +9,7 @@ import { OnJob } from '../../jobs/on-job.decorator.js';
 import { JobName } from '../../jobs/job.types.js';
 import { PURGED_ROOM_TABLES } from '../../rooms/repositories/room-purge.repository.js';
 import { RoomAdminService } from '../../rooms/services/room-admin.service.js';
+import { SearchService } from '../../search/services/search.service.js';
 
 /** An evacuation answers with its result, so the request waits; past this it answers 504 with the job ID. */
 const EVACUATE_WAIT_MS = 5 * 60_000;
@@ -34,6 +35,7 @@ export class RoomOperationsService {
     private readonly jobs: JobService,
     private readonly rooms: RoomAdminService,
     private readonly accountData: AccountDataService,
+    private readonly search: SearchService,
   ) {}
 
   /** POST /_dendrite/admin/evacuateRoom/{roomID} */
@@ -127,7 +129,9 @@ export class RoomOperationsService {
     await ctx.saveCheckpoint({ total, events, rows });
     await ctx.log(`Purging room ${roomId}: ${total - events} events left to delete`);
 
+    // What other modules keep about the room goes first; the room's own tables, events last.
     rows += await this.accountData.deleteForRoom(roomId);
+    rows += await this.search.deleteRoom(roomId);
     let logged = events;
     for (const table of PURGED_ROOM_TABLES) {
       for (;;) {

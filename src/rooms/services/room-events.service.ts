@@ -239,15 +239,24 @@ export class RoomEventsService {
     options: FormatOptions = {},
   ): Promise<ClientEvent[]> {
     const redactionIds = [...new Set(events.map((e) => e.redacted_by).filter((id): id is string => !!id))];
-    const redactions = new Map((await this.events.findMany(redactionIds)).map((r) => [r.event_id, r]));
+    const replacedIds = [...new Set(events.map((e) => e.replaces_state).filter((id): id is string => !!id))];
+    const [redactionEvents, redactedPrev] = await Promise.all([
+      this.events.findMany(redactionIds),
+      this.events.redactedContents(replacedIds),
+    ]);
+    const redactions = new Map(redactionEvents.map((r) => [r.event_id, r]));
     const now = Date.now();
     return events.map((e) =>
-      toClientEvent(e, {
-        ...options,
-        redactions,
-        now,
-        device: requester ? { userId: requester.userId, deviceId: requester.deviceId } : undefined,
-      }),
+      // prev_content shows the replaced state as it is now: redacted, if it has been since.
+      toClientEvent(
+        redactedPrev.has(e.replaces_state!) ? { ...e, prev_content: redactedPrev.get(e.replaces_state!) } : e,
+        {
+          ...options,
+          redactions,
+          now,
+          device: requester ? { userId: requester.userId, deviceId: requester.deviceId } : undefined,
+        },
+      ),
     );
   }
 

@@ -133,14 +133,19 @@ export class RoomWriterService {
     return result.events;
   }
 
+  /** The event an earlier send with this transaction created, if any (lets a caller skip work a retry already did). */
+  findTransaction(
+    sender: string,
+    txn: { device: string; scope: string; id: string },
+  ): Promise<string | null> {
+    return this.events.findByTxn(sender, txn.device, txn.scope, txn.id);
+  }
+
   /** Sends drafts into an existing room, in order. */
   async send(roomId: string, drafts: EventDraft[], options: SendOptions = {}): Promise<SendResult> {
-    // A retried client transaction returns the event it created the first time, also after a restart.
+    // A retried client transaction returns the event it created the first time, also after a
+    // restart: the unique index on the transaction refuses the duplicate and we answer the original.
     const txn = drafts.length === 1 ? drafts[0].txn : undefined;
-    if (txn) {
-      const existing = await this.events.findByTxn(drafts[0].sender, txn.device, txn.scope, txn.id);
-      if (existing) return { events: [(await this.events.find(existing))!], rejected: [] };
-    }
     try {
       return await this.write(roomId, drafts, options, async (tx) => {
         const room = await this.rooms.lock(roomId, tx);
@@ -148,8 +153,9 @@ export class RoomWriterService {
         return room;
       });
     } catch (err) {
-      // Two concurrent retries of one transaction: the loser finds the winner's event.
-      if (txn && (err as { code?: string }).code === '23505') {
+      // A duplicate transaction (unique violation), or a retry that would now be refused (the user
+      // left, the room was purged): if the transaction already succeeded, its answer stands.
+      if (txn) {
         const existing = await this.events.findByTxn(drafts[0].sender, txn.device, txn.scope, txn.id);
         if (existing) return { events: [(await this.events.find(existing))!], rejected: [] };
       }
@@ -167,16 +173,20 @@ export class RoomWriterService {
     if (drafts.length > MAX_BATCH) throw new Error(`batches are limited to ${MAX_BATCH} events`);
     // Before the state lookup, which queries by these types and keys.
     for (const draft of drafts) checkDraft(draft);
-    const { events, rejected, redacted } = await this.sql.transaction(async (tx) => {
-      const room = await lockRoom(tx);
-      const working = new WorkingState(await this.state.current(roomId, this.neededKeys(drafts), tx));
-      const built = this.build(room, drafts, working, options);
-      if (built.rows.length === 0) return { events: [], rejected: built.rejected, redacted: [] };
-      const base = await this.events.persistBatch(built.batch, tx);
-      const redactedIds = await this.applyRedactions(built.stored, room.room_version, tx);
-      built.stored.forEach((e, i) => (e.stream_pos = base + i + 1));
-      return { events: built.stored, rejected: built.rejected, redacted: redactedIds };
-    });
+    const { events, rejected, redacted } = await this.sql.transaction(
+      async (tx) => {
+        const room = await lockRoom(tx);
+        const working = new WorkingState(await this.state.current(roomId, this.neededKeys(drafts), tx));
+        const built = this.build(room, drafts, working, options);
+        if (built.rows.length === 0) return { events: [], rejected: built.rejected, redacted: [] };
+        // Redactions first: the batch statement takes the stream head lock, so it goes last.
+        const redactedIds = await this.applyRedactions(built.stored, room.room_version, tx);
+        const base = await this.events.persistBatch(built.batch, tx);
+        built.stored.forEach((e, i) => (e.stream_pos = base + i + 1));
+        return { events: built.stored, rejected: built.rejected, redacted: redactedIds };
+      },
+      { holdsStreamHead: true },
+    );
     if (events.length > 0) await this.announce(roomId, events, redacted);
     return { events, rejected };
   }
