@@ -485,6 +485,34 @@ describe('redaction', () => {
     expect(row.redacted_by).toBe(first.body.event_id);
   });
 
+  it('redacted state stays redacted in the prev_content of the state that replaced it', async () => {
+    const roomId = await alice.createRoom();
+    const secret = await alice.state(roomId, 'm.room.topic', { topic: 'secret plans' });
+    await alice.state(roomId, 'm.room.topic', { topic: 'nothing to see' });
+    expectStatus(await alice.put(`/rooms/${roomId}/redact/${secret}/${txn()}`), 200);
+    const current = expectStatus(await alice.get(`/rooms/${roomId}/state/m.room.topic/?format=event`), 200);
+    expect(current.body.unsigned).toMatchObject({ replaces_state: secret, prev_content: {} });
+    const history = expectStatus(await alice.messages(roomId, { dir: 'b', limit: 3 }), 200);
+    expect(JSON.stringify(history.body)).not.toContain('secret plans');
+  });
+
+  it('a redacted member event takes its display name out of the member list', async () => {
+    const roomId = await alice.createRoom({ preset: 'public_chat' });
+    await bob.join(roomId);
+    const named = await bob.state(
+      roomId,
+      'm.room.member',
+      { membership: 'join', displayname: 'Rude name' },
+      bob.userId,
+    );
+    expectStatus(await alice.put(`/rooms/${roomId}/redact/${named}/${txn()}`), 200);
+    const joined = expectStatus(await alice.get(`/rooms/${roomId}/joined_members`), 200);
+    expect(joined.body.joined[bob.userId]).toEqual({});
+    expect((await alice.get(`/rooms/${roomId}/state/m.room.member/${bob.userId}`)).body).toEqual({
+      membership: 'join',
+    });
+  });
+
   it('unknown events and events of other rooms are 404; sending m.room.redaction directly is refused', async () => {
     const roomId = await alice.createRoom();
     const other = await alice.createRoom();

@@ -183,11 +183,29 @@ export class RoomEventRepository {
     redactionId: string,
     tx: Queryable,
   ): Promise<void> {
-    await tx.exec(`UPDATE room_events SET pdu = $2, redacted_by = $3 WHERE event_id = $1`, [
-      eventId,
-      redactedPdu,
-      redactionId,
-    ]);
+    const row = await tx.one<{ room_id: string; type: string; state_key: string | null }>(
+      `UPDATE room_events SET pdu = $2, redacted_by = $3 WHERE event_id = $1 RETURNING room_id, type, state_key`,
+      [eventId, redactedPdu, redactionId],
+    );
+    // A redacted member event loses its display name and avatar: so does the membership it set.
+    if (row?.type === 'm.room.member' && row.state_key !== null) {
+      await tx.exec(
+        `UPDATE room_memberships SET display_name = NULL, avatar_url = NULL
+         WHERE room_id = $1 AND user_id = $2 AND event_id = $3`,
+        [row.room_id, row.state_key, eventId],
+      );
+    }
+  }
+
+  /** Content of those of the given events that have been redacted (what prev_content must show of them). */
+  async redactedContents(eventIds: string[]): Promise<Map<string, Record<string, unknown>>> {
+    eventIds = eventIds.filter(storable);
+    if (eventIds.length === 0) return new Map();
+    const rows = await this.sql.query<{ event_id: string; pdu: string }>(
+      `SELECT event_id, pdu FROM room_events WHERE event_id = ANY($1) AND redacted_by IS NOT NULL`,
+      [eventIds],
+    );
+    return new Map(rows.map((r) => [r.event_id, (JSON.parse(r.pdu) as Pdu).content]));
   }
 
   async findByTxn(
