@@ -123,11 +123,19 @@ export class RoomOperationsService {
       return { events: ctx.checkpoint.events ?? 0, rows: ctx.checkpoint.rows ?? 0, seconds: 0 };
     }
     if (lifecycle === 'active') await this.rooms.markPurged(roomId);
-    const total = ctx.checkpoint.total ?? (await this.rooms.countEvents(roomId));
-    let events = ctx.checkpoint.events ?? 0;
+    const remaining = await this.rooms.countEvents(roomId);
+    // On a retry after a crash, what is gone is what is no longer there (the last batch before the
+    // crash may have been deleted without its checkpoint being saved).
+    const total = ctx.checkpoint.total ?? remaining;
+    let events = total - remaining;
     let rows = ctx.checkpoint.rows ?? 0;
     await ctx.saveCheckpoint({ total, events, rows });
-    await ctx.log(`Purging room ${roomId}: ${total - events} events left to delete`);
+    // A checkpoint means an earlier run (killed, or failed and retried) got this far.
+    await ctx.log(
+      ctx.checkpoint.total === undefined
+        ? `Purging room ${roomId}: ${total} events`
+        : `Resuming the purge of ${roomId}: ${remaining} of ${total} events left`,
+    );
 
     // What other modules keep about the room goes first; the room's own tables, events last.
     rows += await this.accountData.deleteForRoom(roomId);
