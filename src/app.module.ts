@@ -11,6 +11,7 @@ import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { FederationModule } from './federation/federation.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
+import { NoticesModule } from './notices/notices.module.js';
 import { RoomsModule } from './rooms/rooms.module.js';
 import { SyncModule } from './sync/sync.module.js';
 import { QuietLogger } from './common/quiet-logger.js';
@@ -50,6 +51,7 @@ export class AppModule {
         FederationModule,
         RoomsModule,
         SyncModule,
+        NoticesModule,
         AdminModule,
       ],
       controllers: [AppController],

@@ -18,6 +18,8 @@ export enum JobName {
   AdminPurgeRoom = 'AdminPurgeRoom',
   /** Fetch a remote user's devices and keys from their server (refreshDevices, device-list updates). */
   FederationRefreshDevices = 'FederationRefreshDevices',
+  /** Send a server notice to every active local user (POST /_lattice/admin/v1/server_notices/broadcast). */
+  ServerNoticeBroadcast = 'ServerNoticeBroadcast',
 }
 
 /** Payload of each job. */
@@ -26,6 +28,13 @@ export interface JobPayloads {
   [JobName.AdminEvacuateUser]: { userId: string };
   [JobName.AdminPurgeRoom]: { roomId: string };
   [JobName.FederationRefreshDevices]: { userId: string };
+  [JobName.ServerNoticeBroadcast]: {
+    content: Record<string, unknown>;
+    type?: string;
+    stateKey?: string;
+    /** Digest of the notice: the same broadcast requested again while it runs joins it. */
+    digest: string;
+  };
 }
 
 /** What each job's handler returns (kept as the job's result). */
@@ -34,6 +43,7 @@ export interface JobResults {
   [JobName.AdminEvacuateUser]: { affected: string[] };
   [JobName.AdminPurgeRoom]: { events: number; rows: number; seconds: number };
   [JobName.FederationRefreshDevices]: { devices: number; changed: boolean };
+  [JobName.ServerNoticeBroadcast]: { sent: number; failed: number; total: number };
 }
 
 export interface JobDefinition<N extends JobName> {
@@ -56,5 +66,11 @@ export const JOB_DEFINITIONS: { [N in JobName]: JobDefinition<N> } = {
     // One fetch per user at a time: a refresh requested while one runs waits for that one.
     dedupe: (p) => `refresh-devices:${p.userId}`,
     attempts: 3,
+  },
+  [JobName.ServerNoticeBroadcast]: {
+    queue: 'admin',
+    target: () => 'all local users',
+    dedupe: (p) => `server-notice-broadcast:${p.digest}`,
+    attempts: 10,
   },
 };

@@ -160,6 +160,11 @@ export class MembershipService {
     await this.memberships.forget(roomId, userId);
   }
 
+  /** A user's current membership of a room (join, invite, leave, ban, knock), or null if never in it. */
+  async membershipOf(roomId: string, userId: string): Promise<string | null> {
+    return (await this.memberships.get(roomId, userId))?.membership ?? null;
+  }
+
   async joinedRooms(userId: string): Promise<string[]> {
     return (await this.memberships.roomsOf(userId, ['join'])).map((m) => m.room_id);
   }
