@@ -20,21 +20,61 @@ export function bodyParserErrorHandler(err: unknown, _req: Request, res: Respons
   else if (e?.type === 'request.aborted') matrix = M.badJson('Request aborted');
   else if (e?.status && e.status >= 400 && e.status < 500) matrix = M.badJson(e.message ?? 'Bad request');
   if (!matrix) return next(err);
-  res.status(matrix.status).json(matrix.toJSON());
+  reply(res, matrix);
 }
 
 /**
- * Matrix request bodies are JSON objects; reject arrays and scalars before any handler runs. An
- * absent body (js-sdk sends none for /logout and /forget) becomes `{}` so DTO validation reports
- * missing fields instead of seeing `undefined`.
+ * Matrix request bodies are JSON objects; reject arrays and scalars before any handler runs, and
+ * bodies no handler could store (see unstorable). An absent body (js-sdk sends none for /logout
+ * and /forget) becomes `{}` so DTO validation reports missing fields instead of seeing `undefined`.
  */
 export function requireObjectBody(req: Request, res: Response, next: NextFunction): void {
   if (req.body === undefined) {
     req.body = {};
   } else if (req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
-    const err = M.badJson('Request body must be a JSON object');
-    res.status(err.status).json(err.toJSON());
-    return;
+    return reply(res, M.badJson('Request body must be a JSON object'));
+  } else {
+    const problem = unstorable(req.body);
+    if (problem) return reply(res, M.badJson(problem));
   }
   next();
+}
+
+/**
+ * A NUL in a path segment or query parameter (`%00`) would reach PostgreSQL, which refuses NUL in
+ * text, as a 500; no Matrix identifier or parameter can contain one.
+ */
+export function rejectNulInUrl(req: Request, res: Response, next: NextFunction): void {
+  if (req.originalUrl.includes('%00')) {
+    return reply(res, M.invalidParam('NUL characters (%00) are not allowed in the request path or query'));
+  }
+  next();
+}
+
+const MAX_BODY_DEPTH = 100;
+
+/**
+ * Why a parsed body cannot be handled: PostgreSQL refuses NUL characters in text and jsonb, and
+ * very deep nesting overflows the stacks of JSON.stringify and of PostgreSQL's jsonb parser.
+ * Iterative, so a hostile body cannot overflow this check either.
+ */
+export function unstorable(body: unknown): string | null {
+  const pending: [unknown, number][] = [[body, 0]];
+  while (pending.length > 0) {
+    const [value, depth] = pending.pop()!;
+    if (typeof value === 'string') {
+      if (value.includes('\0')) return 'NUL characters (\\u0000) are not allowed';
+    } else if (typeof value === 'object' && value !== null) {
+      if (depth >= MAX_BODY_DEPTH) return `JSON is nested deeper than ${MAX_BODY_DEPTH} levels`;
+      for (const [key, child] of Object.entries(value)) {
+        if (key.includes('\0')) return 'NUL characters (\\u0000) are not allowed';
+        pending.push([child, depth + 1]);
+      }
+    }
+  }
+  return null;
+}
+
+function reply(res: Response, error: MatrixError): void {
+  res.status(error.status).json(error.toJSON());
 }
