@@ -628,7 +628,7 @@ describe('accounts: registration, sign-in and sessions', () => {
         .send({
           auth: {
             type: 'm.login.password',
-            user: 'dora',
+            user: 'Dora',
             password: PASSWORD,
             session: challenge.body.session,
           },

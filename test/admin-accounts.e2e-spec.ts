@@ -303,6 +303,33 @@ describe('admin endpoints for accounts', () => {
       });
     });
 
+    it('records a busy client at most once a minute, unless its address or client changes', async () => {
+      const user = await t.register('throttled');
+      const seen = async () =>
+        (
+          await t.sql<{ last_seen_ts: string }>(
+            `SELECT last_seen_ts FROM userapi_devices WHERE localpart = 'throttled'`,
+          )
+        )[0].last_seen_ts;
+      const request = (ua = 'Busy/1.0') =>
+        t.http.get(`${V3}/account/whoami`).set(auth(user)).set('User-Agent', ua);
+
+      await request();
+      // Pretend the last write was 10 s ago: same client, same address, so no new write.
+      const recent = String(Date.now() - 10_000);
+      await t.sql(`UPDATE userapi_devices SET last_seen_ts = $1 WHERE localpart = 'throttled'`, [recent]);
+      await request();
+      expect(await seen()).toBe(recent);
+      // A different client is recorded at once.
+      await request('Other/1.0');
+      expect(Number(await seen())).toBeGreaterThan(Number(recent));
+      // And so is the same client once the last write is over a minute old.
+      const old = String(Date.now() - 61_000);
+      await t.sql(`UPDATE userapi_devices SET last_seen_ts = $1 WHERE localpart = 'throttled'`, [old]);
+      await request('Other/1.0');
+      expect(Number(await seen())).toBeGreaterThan(Number(old));
+    });
+
     it('lists every device of the user', async () => {
       const user = await t.register('wilma');
       const other = await login('wilma', PASSWORD);

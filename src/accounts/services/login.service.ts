@@ -77,7 +77,10 @@ export class LoginService {
           : typeof a.user === 'string'
             ? a.user
             : undefined;
-      if (user !== undefined && user !== requester.localpart && user !== requester.userId) return false;
+      // The identifier names the caller as at login: localpart or user ID, any case.
+      const named = user?.toLowerCase();
+      if (named !== undefined && named !== requester.localpart && named !== requester.userId.toLowerCase())
+        return false;
       return typeof a.password === 'string' && this.accounts.verifyPassword(requester.localpart, a.password);
     });
   }
