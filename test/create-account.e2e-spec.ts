@@ -89,46 +89,65 @@ describe('create-account command', () => {
     expect(fromEnv).toMatchObject({ code: 0, stdout: '@dave:test\n' });
   });
 
-  it('asks for the password twice on a terminal without echoing it', async () => {
+  /** Runs the command on a terminal (util-linux script(1)), typing each answer once its prompt shows. */
+  async function onTerminal(args: string[], dialogue: [prompt: string, typed: string][]) {
     if (!existsSync('/usr/bin/script'))
-      throw new Error('this test needs util-linux script(1) to get a terminal');
-    const command = [
-      process.execPath,
-      script,
-      '--username',
-      'erin',
-      '--url',
-      t.baseUrl,
-      '--secret',
-      SHARED_SECRET,
-    ]
-      .map((a) => `'${a}'`)
-      .join(' ');
+      throw new Error('these tests need util-linux script(1) for a terminal');
+    const command = [process.execPath, script, ...args].map((a) => `'${a}'`).join(' ');
     const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let output = '';
-    const seen = (text: string, from = 0) =>
-      new Promise<void>((resolve) => {
-        const check = () => {
-          if (output.indexOf(text, from) >= 0) {
-            child.stdout.off('data', check);
-            resolve();
-          }
-        };
-        child.stdout.on('data', check);
-        check();
-      });
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    const waiters: (() => void)[] = [];
+    child.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+      waiters.splice(0).forEach((w) => w());
+    });
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    let from = 0;
+    for (const [prompt, typed] of dialogue) {
+      while (output.indexOf(prompt, from) < 0) await new Promise<void>((resolve) => waiters.push(resolve));
+      from = output.indexOf(prompt, from) + prompt.length;
+      child.stdin.write(typed);
+    }
+    const code = await exited;
+    return { code, output };
+  }
 
-    // Type only once the prompt is there: the terminal is in no-echo mode by then.
-    await seen('Password: ');
-    child.stdin.write(`${PASSWORD}\r`);
-    await seen('Confirm password: ');
-    child.stdin.write(`${PASSWORD}\r`);
-    expect(await exited).toBe(0);
-    expect(output).toContain('@erin:test');
-    expect(output).not.toContain(PASSWORD);
+  it('asks for the password twice on a terminal without echoing it', async () => {
+    const res = await onTerminal(
+      ['--username', 'erin', '--url', t.baseUrl, '--secret', SHARED_SECRET],
+      [
+        ['Password: ', `${PASSWORD}\r`],
+        ['Confirm password: ', `${PASSWORD}\r`],
+      ],
+    );
+    expect(res.code).toBe(0);
+    expect(res.output).toContain('@erin:test');
+    expect(res.output).not.toContain(PASSWORD);
     expect((await login('erin', PASSWORD)).status).toBe(200);
+  });
+
+  it('does not echo an answer typed ahead of its prompt either', async () => {
+    const res = await onTerminal(
+      ['--username', 'fiona', '--admin', '--url', t.baseUrl, '--secret', SHARED_SECRET],
+      [['Password: ', `${PASSWORD}\r${PASSWORD}\r`]],
+    );
+    expect(res.code).toBe(0);
+    expect(res.output).toContain('@fiona:test');
+    expect(res.output).not.toContain(PASSWORD);
+    expect(await accountType('fiona')).toBe(3);
+  });
+
+  it('refuses two different passwords on the terminal', async () => {
+    const res = await onTerminal(
+      ['--username', 'gina', '--url', t.baseUrl, '--secret', SHARED_SECRET],
+      [
+        ['Password: ', `${PASSWORD}\r`],
+        ['Confirm password: ', 'something else\r'],
+      ],
+    );
+    expect(res.code).toBe(1);
+    expect(res.output).toContain('create-account: the passwords do not match');
+    expect(await accountType('gina')).toBeUndefined();
   });
 
   it.each([

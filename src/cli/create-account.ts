@@ -189,38 +189,83 @@ async function askPassword(io: Io): Promise<string> {
   if (!io.stdin.isTTY) {
     throw new CliError('no terminal to ask for the password on: pipe it in with --password-stdin');
   }
-  const first = await readHidden(io, 'Password: ');
-  const second = await readHidden(io, 'Confirm password: ');
-  if (first !== second) throw new CliError('the passwords do not match');
-  if (first === '') throw new CliError('the password is empty');
-  return first;
+  const terminal = new HiddenInput(io);
+  try {
+    const first = await terminal.ask('Password: ');
+    const second = await terminal.ask('Confirm password: ');
+    if (first !== second) throw new CliError('the passwords do not match');
+    if (first === '') throw new CliError('the password is empty');
+    return first;
+  } finally {
+    terminal.close();
+  }
 }
 
-function readHidden(io: Io, prompt: string): Promise<string> {
-  const stdin = io.stdin;
-  io.stderr.write(prompt);
-  return new Promise((resolve, reject) => {
-    let value = '';
-    const finish = (error?: Error) => {
-      stdin.setRawMode(false);
-      stdin.pause();
-      stdin.off('data', onData);
-      io.stderr.write('\n');
-      if (error) reject(error);
-      else resolve(value);
-    };
-    const onData = (data: Buffer) => {
-      for (const ch of data.toString('utf8')) {
-        if (ch === '\r' || ch === '\n') return finish();
-        if (ch === '\u0003' || ch === '\u0004') return finish(new CliError('cancelled'));
-        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
-        else if (ch >= ' ') value += ch;
+/**
+ * Reads lines from a terminal in raw mode, so nothing typed is echoed. Raw mode is on before the
+ * first prompt appears and stays on between prompts: typing ahead never shows.
+ */
+class HiddenInput {
+  private buffer = '';
+  private afterCr = false;
+  private waiting: { resolve: (line: string) => void; reject: (err: Error) => void } | null = null;
+  private readonly onData = (data: Buffer) => {
+    for (const ch of data.toString('utf8')) {
+      if (ch === '\u0003' || ch === '\u0004') {
+        this.waiting?.reject(new CliError('cancelled'));
+        this.waiting = null;
+        return;
       }
-    };
-    stdin.setRawMode(true);
-    stdin.resume();
-    stdin.on('data', onData);
-  });
+      const crlf = ch === '\n' && this.afterCr;
+      this.afterCr = ch === '\r';
+      if (crlf) continue;
+      if (ch === '\r' || ch === '\n') {
+        this.deliver();
+      } else if (ch === '\u007f' || ch === '\b') {
+        this.buffer = this.buffer.slice(0, -1);
+      } else if (ch >= ' ') {
+        this.buffer += ch;
+      }
+    }
+  };
+  private readonly lines: string[] = [];
+
+  constructor(private readonly io: Io) {
+    io.stdin.setRawMode(true);
+    io.stdin.on('data', this.onData);
+    io.stdin.resume();
+  }
+
+  ask(prompt: string): Promise<string> {
+    this.io.stderr.write(prompt);
+    return new Promise((resolve, reject) => {
+      const answer = (line: string) => {
+        this.io.stderr.write('\n');
+        resolve(line);
+      };
+      const ready = this.lines.shift();
+      if (ready !== undefined) answer(ready);
+      else this.waiting = { resolve: answer, reject };
+    });
+  }
+
+  close(): void {
+    this.io.stdin.off('data', this.onData);
+    this.io.stdin.setRawMode(false);
+    this.io.stdin.pause();
+  }
+
+  private deliver(): void {
+    const line = this.buffer;
+    this.buffer = '';
+    if (this.waiting) {
+      const { resolve } = this.waiting;
+      this.waiting = null;
+      resolve(line);
+    } else {
+      this.lines.push(line);
+    }
+  }
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
