@@ -237,6 +237,19 @@ describe('server notices', () => {
       ['a remote user', { user_id: '@bob:elsewhere.example', content: text('x') }, 400, 'M_INVALID_PARAM'],
       ['the notices user', { user_id: '@_server:test', content: text('x') }, 400, 'M_INVALID_PARAM'],
       ['an unknown local user', { user_id: '@nobody:test', content: text('x') }, 404, 'M_NOT_FOUND'],
+      ['a NUL in type', { user_id: bobUser.userId, type: 'm.\u0000', content: text('x') }, 400, 'M_BAD_JSON'],
+      [
+        'a long state_key',
+        { user_id: bobUser.userId, state_key: 'k'.repeat(256), content: text('x') },
+        400,
+        'M_BAD_JSON',
+      ],
+      [
+        'a notice too large',
+        { user_id: bobUser.userId, content: text('x'.repeat(70_000)) },
+        413,
+        'M_TOO_LARGE',
+      ],
     ];
     for (const [name, body, status, errcode] of cases) {
       for (const res of [await send(body), await put(`bad-${name}`, body)]) {
@@ -244,10 +257,25 @@ describe('server notices', () => {
         expect(typeof res.body.error).toBe('string');
       }
     }
+    // Refused before anything is done: no room for a user who had none.
+    const dave = await t.register('dave');
+    const refused = await send({ user_id: dave.userId, content: { ...text('x'), n: 0.5 } });
+    expect(refused.status).toBe(400);
+    expect(await t.sql(`SELECT room_id FROM server_notice_rooms WHERE user_id = $1`, [dave.userId])).toEqual(
+      [],
+    );
+    for (const txnId of ['a%00b', 'x'.repeat(256)]) {
+      const res = await put(txnId, { user_id: bobUser.userId, content: text('x') });
+      expect({ status: res.status, errcode: res.body.errcode }).toEqual({
+        status: 400,
+        errcode: 'M_INVALID_PARAM',
+      });
+    }
     const broadcastCases: [object, string][] = [
       [{}, 'M_BAD_JSON'],
       [{ content: { msgtype: 'm.text' } }, 'M_BAD_JSON'],
       [{ content: { ...text('x'), n: 0.5 } }, 'M_BAD_JSON'],
+      [{ content: text('x'), type: '' }, 'M_BAD_JSON'],
     ];
     for (const [body, errcode] of broadcastCases) {
       const res = await t.http.post(BROADCAST).set(auth(admin)).send(body);

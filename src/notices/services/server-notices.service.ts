@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { AppConfig } from '../../config/app-config.js';
 import { M, MatrixError } from '../../common/errors/matrix-error.js';
-import { canonicalJson } from '../../common/crypto/canonical-json.js';
+import { canonicalJson, isCanonicalizable } from '../../common/crypto/canonical-json.js';
 import { requireLocalUserId, userId as toUserId } from '../../common/matrix/ids.js';
 import { AccountsService } from '../../accounts/services/accounts.service.js';
 import { RoomWriterService } from '../../rooms/services/room-writer.service.js';
@@ -41,6 +41,25 @@ const BROADCAST_BATCH = 200;
 const BROADCAST_PARALLEL = 4;
 const LOG_EVERY = 1000;
 const LOGGED_FAILURES = 20;
+const MAX_KEY_BYTES = 255;
+const MAX_EVENT_BYTES = 65536;
+
+const hasNul = (s: string) => s.includes('\u0000');
+
+/**
+ * What the room writer would refuse, refused before any room is created or invite sent: type and
+ * state_key of 1 (0 for the key) to 255 bytes without NUL, integer-only content within an event's size.
+ */
+function checkNotice(notice: ServerNotice): void {
+  const { type, stateKey, content } = notice;
+  if (type !== undefined && (type === '' || Buffer.byteLength(type) > MAX_KEY_BYTES || hasNul(type)))
+    throw M.badJson('type must be 1 to 255 bytes without NUL characters');
+  if (stateKey !== undefined && (Buffer.byteLength(stateKey) > MAX_KEY_BYTES || hasNul(stateKey)))
+    throw M.badJson('state_key must be at most 255 bytes without NUL characters');
+  if (!isCanonicalizable(content)) throw M.badJson('content must hold integers only, no floats');
+  if (Buffer.byteLength(canonicalJson(content)) > MAX_EVENT_BYTES)
+    throw M.tooLarge('The notice is larger than an event may be (64 KiB)');
+}
 
 /**
  * Server notices (Synapse's admin API as Dendrite implements it, plus a broadcast to all users):
@@ -79,6 +98,9 @@ export class ServerNoticesService {
     txn?: NoticeTransaction,
   ): Promise<{ event_id: string }> {
     this.requireEnabled();
+    if (txn && (Buffer.byteLength(txn.txnId) > MAX_KEY_BYTES || hasNul(txn.txnId)))
+      throw M.invalidParam('transaction IDs are at most 255 bytes, without NUL characters');
+    checkNotice(notice);
     const target = await this.checkRecipient(recipient);
     const key = txn
       ? { device: `${txn.userId}|${txn.deviceId}`, scope: TXN_SCOPE, id: txn.txnId }
@@ -89,6 +111,7 @@ export class ServerNoticesService {
   /** POST /_lattice/admin/v1/server_notices/broadcast: starts (or joins the identical running) broadcast job. */
   async startBroadcast(notice: ServerNotice): Promise<{ job_id: string }> {
     this.requireEnabled();
+    checkNotice(notice);
     const content = { ...notice.content };
     const payload: JobPayloads[JobName.ServerNoticeBroadcast] = {
       content,
@@ -96,7 +119,6 @@ export class ServerNoticesService {
       ...(notice.stateKey !== undefined ? { stateKey: notice.stateKey } : {}),
       digest: '',
     };
-    // Canonical JSON also refuses content no event could carry (floats), before any job starts.
     payload.digest = createHash('sha256')
       .update(canonicalJson({ content, type: notice.type ?? null, state_key: notice.stateKey ?? null }))
       .digest('hex');
