@@ -1,8 +1,9 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config.js';
+import { MatrixError } from '../../common/errors/matrix-error.js';
 import { userId } from '../../common/matrix/ids.js';
 import { AccountsService } from '../../accounts/services/accounts.service.js';
-import { ProfileService } from '../../accounts/services/profile.service.js';
+import { ProfileService, type Profile } from '../../accounts/services/profile.service.js';
 import { ServerNoticeRoomRepository } from '../repositories/server-notice-room.repository.js';
 
 /**
@@ -39,7 +40,11 @@ export class SystemUserService implements OnApplicationBootstrap {
   private async ensure(): Promise<void> {
     const localpart = this.localpart;
     await this.accounts.ensureSystemAccount(localpart);
-    const current = await this.profiles.get(this.userId);
+    // An account made elsewhere (by SQL, or an older server) may lack its profile row: that is an empty profile.
+    const current: Profile = await this.profiles.get(this.userId).catch((err: unknown) => {
+      if (err instanceof MatrixError && err.errcode === 'M_NOT_FOUND') return {};
+      throw err;
+    });
     const displayName = this.config.SERVER_NOTICES_DISPLAY_NAME || null;
     const avatarUrl = this.config.SERVER_NOTICES_AVATAR_URL ?? null;
     if ((current.displayname ?? null) !== displayName) {
