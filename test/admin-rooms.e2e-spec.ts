@@ -275,6 +275,33 @@ describe('admin room operations', () => {
       ).toBe(again);
     });
 
+    it("forgets a purged notices room: the user's next notice makes a new one", async () => {
+      const notice = (body: string) =>
+        t.http
+          .post('/_synapse/admin/v1/send_server_notice')
+          .set(auth(admin))
+          .send({ user_id: bob.userId, content: { msgtype: 'm.text', body } });
+      expect((await notice('first')).status).toBe(200);
+      const [{ room_id: noticeRoom }] = await t.sql<{ room_id: string }>(
+        `SELECT room_id FROM server_notice_rooms WHERE user_id = $1`,
+        [bob.userId],
+      );
+      const res = await admin_(`purgeRoom/${encodeURIComponent(noticeRoom)}`);
+      await waitFor(
+        async () => (await jobStatus(res.body.job_id)).state === 'completed',
+        'the purge to complete',
+      );
+      expect(await rowCounts(noticeRoom)).toEqual(
+        Object.fromEntries(Object.keys(await rowCounts(noticeRoom)).map((k) => [k, 0])),
+      );
+      expect((await notice('second')).status).toBe(200);
+      const [{ room_id: next }] = await t.sql<{ room_id: string }>(
+        `SELECT room_id FROM server_notice_rooms WHERE user_id = $1`,
+        [bob.userId],
+      );
+      expect(next).not.toBe(noticeRoom);
+    });
+
     it('joins the running purge when asked twice', async () => {
       const roomId = await createRoom(alice);
       const [a, b] = await Promise.all([

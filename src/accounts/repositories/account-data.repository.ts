@@ -74,6 +74,15 @@ export class AccountDataRepository {
     );
   }
 
+  /** All of one user's account data for one room. */
+  listForRoom(localpart: string, serverName: string, roomId: string): Promise<AccountDataRow[]> {
+    return this.sql.query<AccountDataRow>(
+      `SELECT room_id, type, content, stream_id FROM userapi_account_datas
+       WHERE localpart = $1 AND server_name = $2 AND room_id = $3 ORDER BY stream_id`,
+      [localpart, serverName, roomId],
+    );
+  }
+
   /** Removes every user's account data for a room (purge). */
   deleteForRoom(roomId: string, db: Queryable = this.sql): Promise<number> {
     return db.exec(`DELETE FROM userapi_account_datas WHERE room_id = $1`, [roomId]);

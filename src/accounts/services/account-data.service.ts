@@ -41,6 +41,11 @@ export class AccountDataService {
     return this.repo.listSince(localpart, this.config.SERVER_NAME, since, upTo);
   }
 
+  /** Everything the user keeps about one room (for a room new to a client's sync). */
+  listForRoom(localpart: string, roomId: string): Promise<AccountDataRow[]> {
+    return this.repo.listForRoom(localpart, this.config.SERVER_NAME, roomId);
+  }
+
   async getTags(localpart: string, roomId: string): Promise<Record<string, Record<string, unknown>>> {
     const content = await this.find(localpart, roomId, 'm.tag');
     return (content?.tags as Record<string, Record<string, unknown>> | undefined) ?? {};

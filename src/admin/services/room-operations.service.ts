@@ -10,6 +10,7 @@ import { JobName } from '../../jobs/job.types.js';
 import { PURGED_ROOM_TABLES } from '../../rooms/repositories/room-purge.repository.js';
 import { RoomAdminService } from '../../rooms/services/room-admin.service.js';
 import { SearchService } from '../../search/services/search.service.js';
+import { ServerNoticesService } from '../../notices/services/server-notices.service.js';
 
 /** An evacuation answers with its result, so the request waits; past this it answers 504 with the job ID. */
 const EVACUATE_WAIT_MS = 5 * 60_000;
@@ -36,6 +37,7 @@ export class RoomOperationsService {
     private readonly rooms: RoomAdminService,
     private readonly accountData: AccountDataService,
     private readonly search: SearchService,
+    private readonly notices: ServerNoticesService,
   ) {}
 
   /** POST /_dendrite/admin/evacuateRoom/{roomID} */
@@ -140,6 +142,7 @@ export class RoomOperationsService {
     // What other modules keep about the room goes first; the room's own tables, events last.
     rows += await this.accountData.deleteForRoom(roomId);
     rows += await this.search.deleteRoom(roomId);
+    rows += await this.notices.forgetRoom(roomId);
     let logged = events;
     for (const table of PURGED_ROOM_TABLES) {
       for (;;) {

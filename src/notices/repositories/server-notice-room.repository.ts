@@ -30,6 +30,11 @@ export class ServerNoticeRoomRepository {
     );
   }
 
+  /** Forgets a room as anyone's notices room (the room is being purged); returns how many rows went. */
+  deleteRoom(roomId: string): Promise<number> {
+    return this.sql.exec(`DELETE FROM server_notice_rooms WHERE room_id = $1`, [roomId]);
+  }
+
   /**
    * Runs fn while holding a PostgreSQL advisory lock on `key`, so that every process of the
    * deployment takes turns. The lock belongs to a transaction on its own connection: it is released

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
+import { ServerNoticeRoomRepository } from '../repositories/server-notice-room.repository.js';
 import { AppConfig } from '../../config/app-config.js';
 import { M, MatrixError } from '../../common/errors/matrix-error.js';
 import { canonicalJson, isCanonicalizable } from '../../common/crypto/canonical-json.js';
@@ -74,11 +75,17 @@ export class ServerNoticesService {
     private readonly noticeRooms: NoticeRoomService,
     private readonly writer: RoomWriterService,
     private readonly jobs: JobService,
+    private readonly roomsRepo: ServerNoticeRoomRepository,
   ) {}
 
   /** The notices user's ID (`@_server:SERVER_NAME` by default). */
   get senderId(): string {
     return this.system.userId;
+  }
+
+  /** A purged room is nobody's notices room any more: the next notice creates a new one. */
+  forgetRoom(roomId: string): Promise<number> {
+    return this.roomsRepo.deleteRoom(roomId);
   }
 
   /** 400 M_UNKNOWN when SERVER_NOTICES_ENABLED is off. */

@@ -276,7 +276,14 @@ export class SyncService {
         const recent = (isFresh ? freshRecent : otherRecent).get(roomId) ?? { events: [], limited: false };
         const typing = typingChanged.includes(roomId);
         const roomReceipts = receiptsByRoom.get(roomId);
-        const accountData = roomAccountData.get(roomId) ?? [];
+        // A room new to the client gets all of its account data (tags set before the join too).
+        const accountData =
+          isFresh && !initial
+            ? (await this.accountData.listForRoom(requester.localpart, roomId)).map((a) => ({
+                type: a.type,
+                content: a.content,
+              }))
+            : (roomAccountData.get(roomId) ?? []);
         if (
           !isFresh &&
           !fullState &&
