@@ -4,12 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from './database/data-source-options.js';
 import { AppModule, type AppModuleOptions } from './app.module.js';
-import {
-  bodyParserErrorHandler,
-  jsonBodyParser,
-  rejectNulInUrl,
-  requireObjectBody,
-} from './common/http/body-parser.js';
+import { bodyParserErrorHandler, jsonBodyParser, requireObjectBody } from './common/http/body-parser.js';
 import { MatrixExceptionFilter } from './common/http/matrix-exception.filter.js';
 import { RouteTable } from './common/http/route-table.js';
 import { matrixValidationPipe } from './common/http/validation.pipe.js';
@@ -37,7 +32,7 @@ export async function createHttpApp(
     allowedHeaders: ['X-Requested-With', 'Content-Type', 'Authorization'],
     optionsSuccessStatus: 200,
   });
-  app.use(rejectNulInUrl, jsonBodyParser, bodyParserErrorHandler, requireObjectBody);
+  app.use(jsonBodyParser, bodyParserErrorHandler, requireObjectBody);
   const routes = new RouteTable();
   app.useGlobalFilters(new MatrixExceptionFilter(routes));
   app.useGlobalPipes(matrixValidationPipe);

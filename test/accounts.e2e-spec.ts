@@ -1,3 +1,4 @@
+import type request from 'supertest';
 import { TestApp, auth, type TestUser } from './helpers/test-app.js';
 
 const V3 = '/_matrix/client/v3';
@@ -744,6 +745,118 @@ describe('accounts: registration, sign-in and sessions', () => {
         .send({});
       expect(longTag.status).toBe(400);
     });
+  });
+});
+
+describe('accounts: NUL characters, which PostgreSQL cannot store', () => {
+  let t: TestApp;
+  let user: TestUser;
+  beforeAll(async () => {
+    t = await TestApp.start();
+    user = await t.register('nina');
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('are refused in login fields, and a password with one never matches a stored password', async () => {
+    for (const body of [
+      { type: 'm.login.password', user: 'nina\0', password: PASSWORD },
+      { type: 'm.login.password', identifier: { type: 'm.id.user', user: 'ni\0na' }, password: PASSWORD },
+      // bcrypt stops at a NUL: without the check this would sign in with the real password plus junk.
+      { type: 'm.login.password', user: 'nina', password: `${PASSWORD}\0junk` },
+      { type: 'm.login.password', user: 'nina', password: PASSWORD, device_id: 'D\0' },
+    ]) {
+      const res = await t.http.post(`${V3}/login`).send(body);
+      expect(res.status).toBe(400);
+      expect(res.body.errcode).toBe('M_BAD_JSON');
+    }
+    const uia = await t.http
+      .post(`${V3}/account/password`)
+      .set(auth(user))
+      .send({
+        new_password: 'another password',
+        auth: { type: 'm.login.password', user: 'nina', password: `${PASSWORD}\0junk` },
+      });
+    expect(uia.status).toBe(401);
+    expect(uia.body.errcode).toBe('M_FORBIDDEN');
+  });
+
+  it('are refused in profiles, devices, account data and tags', async () => {
+    const room = encodeURIComponent('!room:test');
+    const cases: [string, () => request.Test, number, string][] = [
+      [
+        'display name',
+        () => t.http.put(`${V3}/profile/@nina:test/displayname`).send({ displayname: 'a\0b' }),
+        400,
+        'M_BAD_JSON',
+      ],
+      [
+        'avatar',
+        () => t.http.put(`${V3}/profile/@nina:test/avatar_url`).send({ avatar_url: 'mxc://a/b\0' }),
+        400,
+        'M_BAD_JSON',
+      ],
+      [
+        'device name',
+        () => t.http.put(`${V3}/devices/${user.deviceId}`).send({ display_name: 'a\0b' }),
+        400,
+        'M_BAD_JSON',
+      ],
+      ['device ID', () => t.http.get(`${V3}/devices/A%00B`), 404, 'M_NOT_FOUND'],
+      [
+        'renamed device ID',
+        () => t.http.put(`${V3}/devices/A%00B`).send({ display_name: 'x' }),
+        404,
+        'M_NOT_FOUND',
+      ],
+      [
+        'deleted device IDs',
+        () => t.http.post(`${V3}/delete_devices`).send({ devices: ['A\0B'] }),
+        400,
+        'M_BAD_JSON',
+      ],
+      [
+        'account data',
+        () => t.http.put(`${V3}/user/@nina:test/account_data/x.y`).send({ a: 'b\0' }),
+        400,
+        'M_BAD_JSON',
+      ],
+      [
+        'account data key',
+        () => t.http.put(`${V3}/user/@nina:test/account_data/x.y`).send({ 'a\0': 1 }),
+        400,
+        'M_BAD_JSON',
+      ],
+      [
+        'account data type',
+        () => t.http.get(`${V3}/user/@nina:test/account_data/x%00y`),
+        400,
+        'M_INVALID_PARAM',
+      ],
+      [
+        'room ID',
+        () => t.http.get(`${V3}/user/@nina:test/rooms/${encodeURIComponent('!a\0b:test')}/tags`),
+        400,
+        'M_INVALID_PARAM',
+      ],
+      [
+        'tag',
+        () => t.http.put(`${V3}/user/@nina:test/rooms/${room}/tags/u.a%00b`).send({}),
+        400,
+        'M_INVALID_PARAM',
+      ],
+      [
+        'tag content',
+        () => t.http.put(`${V3}/user/@nina:test/rooms/${room}/tags/u.a`).send({ note: '\0' }),
+        400,
+        'M_BAD_JSON',
+      ],
+    ];
+    for (const [what, build, status, errcode] of cases) {
+      const res = await build().set(auth(user));
+      expect([what, res.status, res.body.errcode]).toEqual([what, status, errcode]);
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, Param, Put } from '@nestjs/common';
 import { M, MatrixError } from '../../common/errors/matrix-error.js';
 import { parseRoomId } from '../../common/matrix/ids.js';
+import { hasNul } from '../../common/http/no-nul.validator.js';
 import { CLIENT_PREFIXES } from '../../common/http/prefixes.js';
 import { Authenticated, Caller } from '../auth/authenticated.decorator.js';
 import type { Requester } from '../auth/requester.js';
@@ -14,14 +15,23 @@ function checkOwner(caller: Requester, userId: string): void {
 }
 
 function checkRoom(roomId: string): void {
-  if (!parseRoomId(roomId)) throw M.invalidParam(`'${roomId}' is not a valid room ID`);
+  if (!parseRoomId(roomId) || roomId.includes('\0'))
+    throw M.invalidParam(`'${roomId}' is not a valid room ID`);
+}
+
+/** Types and tags are stored as text, which cannot hold NUL. */
+function checkName(what: string, name: string): void {
+  if (name.includes('\0')) throw M.invalidParam(`${what} must not contain NUL characters`);
 }
 
 function checkContent(type: string, content: unknown): Record<string, unknown> {
+  checkName('type', type);
   if (SERVER_MANAGED.has(type)) {
     throw new MatrixError('M_BAD_JSON', `Cannot set ${type} through this API`, 405);
   }
   if (Buffer.byteLength(type) > 255) throw M.badJson('type is longer than 255 bytes');
+  // Account data is jsonb, which cannot hold NUL either.
+  if (hasNul(content)) throw M.badJson('Account data must not contain NUL characters');
   return content as Record<string, unknown>;
 }
 
@@ -34,6 +44,7 @@ export class AccountDataController {
   @Get('user/:userId/account_data/:type')
   get(@Caller() caller: Requester, @Param('userId') userId: string, @Param('type') type: string) {
     checkOwner(caller, userId);
+    checkName('type', type);
     return this.accountData.get(caller.localpart, '', type);
   }
 
@@ -60,6 +71,7 @@ export class AccountDataController {
   ) {
     checkOwner(caller, userId);
     checkRoom(roomId);
+    checkName('type', type);
     return this.accountData.get(caller.localpart, roomId, type);
   }
 
@@ -97,7 +109,9 @@ export class AccountDataController {
   ) {
     checkOwner(caller, userId);
     checkRoom(roomId);
+    checkName('tag', tag);
     if (Buffer.byteLength(tag) > 255) throw M.badJson('tag is longer than 255 bytes');
+    if (hasNul(body)) throw M.badJson('Tags must not contain NUL characters');
     if (body.order !== undefined && (typeof body.order !== 'number' || !Number.isFinite(body.order))) {
       throw M.badJson('order must be a number');
     }
@@ -115,6 +129,7 @@ export class AccountDataController {
   ) {
     checkOwner(caller, userId);
     checkRoom(roomId);
+    checkName('tag', tag);
     await this.accountData.deleteTag(caller.localpart, roomId, tag);
     return {};
   }

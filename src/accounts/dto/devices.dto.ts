@@ -1,9 +1,11 @@
 import { ArrayMaxSize, IsArray, IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
+import { NoNul } from '../../common/http/no-nul.validator.js';
 
 export class UpdateDeviceDto {
   @IsOptional()
   @IsString()
   @MaxLength(256)
+  @NoNul()
   display_name?: string | null;
 }
 
@@ -17,5 +19,6 @@ export class DeleteDevicesDto extends DeleteDeviceDto {
   @IsArray()
   @ArrayMaxSize(1000)
   @IsString({ each: true })
+  @NoNul({ each: true })
   devices: string[];
 }

@@ -1,5 +1,6 @@
 import { Type } from 'class-transformer';
 import { IsBoolean, IsObject, IsOptional, IsString, MaxLength, ValidateNested } from 'class-validator';
+import { NoNul } from '../../common/http/no-nul.validator.js';
 
 export class UserIdentifierDto {
   @IsString()
@@ -7,6 +8,7 @@ export class UserIdentifierDto {
 
   @IsOptional()
   @IsString()
+  @NoNul()
   user?: string;
 }
 
@@ -22,20 +24,24 @@ export class LoginDto {
 
   @IsOptional()
   @IsString()
+  @NoNul()
   user?: string;
 
   @IsOptional()
   @IsString()
+  @NoNul()
   password?: string;
 
   @IsOptional()
   @IsString()
   @MaxLength(255)
+  @NoNul()
   device_id?: string | null;
 
   @IsOptional()
   @IsString()
   @MaxLength(255)
+  @NoNul()
   initial_device_display_name?: string | null;
 
   @IsOptional()
@@ -60,11 +66,13 @@ export class RegisterDto {
   @IsOptional()
   @IsString()
   @MaxLength(255)
+  @NoNul()
   device_id?: string | null;
 
   @IsOptional()
   @IsString()
   @MaxLength(255)
+  @NoNul()
   initial_device_display_name?: string | null;
 
   @IsOptional()

@@ -1,9 +1,11 @@
 import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { NoNul } from '../../common/http/no-nul.validator.js';
 
 export class DisplayNameDto {
   @IsOptional()
   @IsString()
   @MaxLength(256)
+  @NoNul()
   displayname?: string | null;
 }
 
@@ -11,5 +13,6 @@ export class AvatarUrlDto {
   @IsOptional()
   @IsString()
   @Matches(/^(mxc:\/\/[^/]+\/[^/]+)?$/, { message: 'avatar_url must be an mxc:// URI' })
+  @NoNul()
   avatar_url?: string | null;
 }

@@ -143,6 +143,7 @@ export class AccountsService {
       localpart = parsed.localpart;
     }
     localpart = localpart.toLowerCase();
+    if (localpart.includes('\0')) throw forbidden();
     const account = await this.accounts.find(localpart, this.serverName);
     if (!account || !(await this.hasher.verify(password, account.password_hash))) throw forbidden();
     if (account.is_deactivated)

@@ -46,13 +46,19 @@ export class DevicesService {
   }
 
   async get(localpart: string, deviceId: string): Promise<ClientDevice> {
-    const device = await this.devices.get(localpart, this.config.SERVER_NAME, deviceId);
+    // No device ID holds a NUL (and PostgreSQL could not compare one).
+    const device = deviceId.includes('\0')
+      ? null
+      : await this.devices.get(localpart, this.config.SERVER_NAME, deviceId);
     if (!device) throw M.notFound('Unknown device');
     return toClientDevice(device);
   }
 
   async rename(localpart: string, deviceId: string, displayName: string | null): Promise<void> {
-    if (!(await this.devices.rename(localpart, this.config.SERVER_NAME, deviceId, displayName))) {
+    if (
+      deviceId.includes('\0') ||
+      !(await this.devices.rename(localpart, this.config.SERVER_NAME, deviceId, displayName))
+    ) {
       throw M.notFound('Unknown device');
     }
   }

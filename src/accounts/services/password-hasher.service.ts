@@ -14,7 +14,8 @@ export class PasswordHasher {
   }
 
   async verify(password: string, hash: string | null): Promise<boolean> {
-    if (!hash) return false;
+    // bcrypt stops at a NUL, so "secret\0anything" would pass for "secret"; no stored password has one.
+    if (!hash || password.includes('\0')) return false;
     return bcrypt.compare(password, hash);
   }
 

@@ -1,4 +1,5 @@
 import { IsBoolean, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { NoNul } from '../../common/http/no-nul.validator.js';
 
 /** POST /_synapse/admin/v1/register */
 export class SharedSecretRegisterDto {
@@ -23,5 +24,6 @@ export class SharedSecretRegisterDto {
   @IsOptional()
   @IsString()
   @MaxLength(256)
+  @NoNul()
   displayname?: string;
 }

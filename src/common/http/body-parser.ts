@@ -25,28 +25,16 @@ export function bodyParserErrorHandler(err: unknown, _req: Request, res: Respons
 
 /**
  * Matrix request bodies are JSON objects; reject arrays and scalars before any handler runs, and
- * bodies no handler could store (see unstorable). An absent body (js-sdk sends none for /logout
- * and /forget) becomes `{}` so DTO validation reports missing fields instead of seeing `undefined`.
+ * absurdly deep nesting (see tooDeep). An absent body (js-sdk sends none for /logout and /forget)
+ * becomes `{}` so DTO validation reports missing fields instead of seeing `undefined`.
  */
 export function requireObjectBody(req: Request, res: Response, next: NextFunction): void {
   if (req.body === undefined) {
     req.body = {};
   } else if (req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
     return reply(res, M.badJson('Request body must be a JSON object'));
-  } else {
-    const problem = unstorable(req.body);
-    if (problem) return reply(res, M.badJson(problem));
-  }
-  next();
-}
-
-/**
- * A NUL in a path segment or query parameter (`%00`) would reach PostgreSQL, which refuses NUL in
- * text, as a 500; no Matrix identifier or parameter can contain one.
- */
-export function rejectNulInUrl(req: Request, res: Response, next: NextFunction): void {
-  if (req.originalUrl.includes('%00')) {
-    return reply(res, M.invalidParam('NUL characters (%00) are not allowed in the request path or query'));
+  } else if (tooDeep(req.body)) {
+    return reply(res, M.badJson(`JSON is nested deeper than ${MAX_BODY_DEPTH} levels`));
   }
   next();
 }
@@ -54,25 +42,19 @@ export function rejectNulInUrl(req: Request, res: Response, next: NextFunction):
 const MAX_BODY_DEPTH = 100;
 
 /**
- * Why a parsed body cannot be handled: PostgreSQL refuses NUL characters in text and jsonb, and
- * very deep nesting overflows the stacks of JSON.stringify and of PostgreSQL's jsonb parser.
- * Iterative, so a hostile body cannot overflow this check either.
+ * Whether a parsed body nests deeper than any Matrix API needs. Deep nesting overflows the stacks
+ * of JSON.stringify, class-transformer and PostgreSQL's jsonb parser (500s); this check is
+ * iterative so that a hostile body cannot overflow it too.
  */
-export function unstorable(body: unknown): string | null {
+export function tooDeep(body: unknown): boolean {
   const pending: [unknown, number][] = [[body, 0]];
   while (pending.length > 0) {
     const [value, depth] = pending.pop()!;
-    if (typeof value === 'string') {
-      if (value.includes('\0')) return 'NUL characters (\\u0000) are not allowed';
-    } else if (typeof value === 'object' && value !== null) {
-      if (depth >= MAX_BODY_DEPTH) return `JSON is nested deeper than ${MAX_BODY_DEPTH} levels`;
-      for (const [key, child] of Object.entries(value)) {
-        if (key.includes('\0')) return 'NUL characters (\\u0000) are not allowed';
-        pending.push([child, depth + 1]);
-      }
-    }
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth >= MAX_BODY_DEPTH) return true;
+    for (const child of Object.values(value)) pending.push([child, depth + 1]);
   }
-  return null;
+  return false;
 }
 
 function reply(res: Response, error: MatrixError): void {
