@@ -17,12 +17,13 @@ export async function createHttpApp(
   config: AppConfig,
   options: AppModuleOptions = {},
 ): Promise<INestApplication> {
-  await migrate(config);
+  const applied = await migrate(config);
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), {
     bodyParser: false,
     bufferLogs: true,
   });
   app.useLogger(app.get(QuietLogger));
+  logMigrations(applied);
   app.set('trust proxy', 'loopback');
   app.set('etag', false);
   app.set('x-powered-by', false);
@@ -46,24 +47,29 @@ export async function createWorkerApp(
   config: AppConfig,
   options: AppModuleOptions = {},
 ): Promise<INestApplicationContext> {
-  await migrate(config);
+  const applied = await migrate(config);
   const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, options), {
     bufferLogs: true,
   });
   app.useLogger(app.get(QuietLogger));
+  logMigrations(applied);
   await app.init();
   return app;
 }
 
 /** Migrations run before any module starts, so start-up hooks (the notices system user...) find their tables. */
-async function migrate(config: AppConfig): Promise<void> {
+async function migrate(config: AppConfig): Promise<string[]> {
   // Two connections: one holds the advisory lock while the other runs the migrations.
   const dataSource = new DataSource(dataSourceOptions(config.DATABASE_URL, 2));
   await dataSource.initialize();
   try {
-    const applied = await runMigrationsLocked(dataSource);
-    if (applied.length > 0) new NestLogger('Database').log(`Applied migrations: ${applied.join(', ')}`);
+    return await runMigrationsLocked(dataSource);
   } finally {
     await dataSource.destroy();
   }
+}
+
+/** Logged once the application logger is in place, so it goes where every other line goes. */
+function logMigrations(applied: string[]): void {
+  if (applied.length > 0) new NestLogger('Database').log(`Applied migrations: ${applied.join(', ')}`);
 }

@@ -11,7 +11,17 @@ export async function runMigrationsLocked(dataSource: DataSource): Promise<strin
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
-    await runner.query(`SELECT pg_advisory_lock(${MIGRATION_LOCK_KEY}::bigint)`);
+    // Poll rather than block in pg_advisory_lock: a session blocked inside a statement holds a
+    // snapshot, and a migration running CREATE INDEX CONCURRENTLY would wait for it forever.
+    for (;;) {
+      const [{ locked }] = (await runner.query(
+        `SELECT pg_try_advisory_lock(${MIGRATION_LOCK_KEY}::bigint) AS locked`,
+      )) as {
+        locked: boolean;
+      }[];
+      if (locked) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
     const applied = await dataSource.runMigrations({ transaction: 'each' });
     return applied.map((m) => m.name);
   } finally {
