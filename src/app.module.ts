@@ -13,6 +13,7 @@ import { FederationModule } from './federation/federation.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
 import { NoticesModule } from './notices/notices.module.js';
 import { RoomsModule } from './rooms/rooms.module.js';
+import { SearchModule } from './search/search.module.js';
 import { SyncModule } from './sync/sync.module.js';
 import { QuietLogger } from './common/quiet-logger.js';
 
@@ -51,6 +52,7 @@ export class AppModule {
         FederationModule,
         RoomsModule,
         SyncModule,
+        SearchModule,
         NoticesModule,
         AdminModule,
       ],

@@ -20,6 +20,8 @@ export enum JobName {
   FederationRefreshDevices = 'FederationRefreshDevices',
   /** Send a server notice to every active local user (POST /_lattice/admin/v1/server_notices/broadcast). */
   ServerNoticeBroadcast = 'ServerNoticeBroadcast',
+  /** Rebuild the full-text search index from the events (GET/POST /_dendrite/admin/fulltext/reindex). */
+  SearchReindex = 'SearchReindex',
 }
 
 /** Payload of each job. */
@@ -35,6 +37,7 @@ export interface JobPayloads {
     /** Digest of the notice: the same broadcast requested again while it runs joins it. */
     digest: string;
   };
+  [JobName.SearchReindex]: Record<string, never>;
 }
 
 /** What each job's handler returns (kept as the job's result). */
@@ -44,6 +47,7 @@ export interface JobResults {
   [JobName.AdminPurgeRoom]: { events: number; rows: number; seconds: number };
   [JobName.FederationRefreshDevices]: { devices: number; changed: boolean };
   [JobName.ServerNoticeBroadcast]: { sent: number; failed: number; total: number };
+  [JobName.SearchReindex]: { indexed: number; seconds: number };
 }
 
 export interface JobDefinition<N extends JobName> {
@@ -73,4 +77,6 @@ export const JOB_DEFINITIONS: { [N in JobName]: JobDefinition<N> } = {
     dedupe: (p) => `server-notice-broadcast:${p.digest}`,
     attempts: 10,
   },
+  // One rebuild at a time: a reindex requested while one runs joins it.
+  [JobName.SearchReindex]: { queue: 'admin', target: () => 'all events', dedupe: () => 'search-reindex' },
 };

@@ -65,6 +65,16 @@ export class RoomStreamService {
     return this.visibility.filter(userId, roomId, events);
   }
 
+  /** Events by ID, in any room and any order; unknown IDs are left out (search results). */
+  eventsByIds(eventIds: string[]): Promise<StoredEvent[]> {
+    return this.events.findMany(eventIds);
+  }
+
+  /** How one state entry (a user's membership...) changed over time, oldest first, with validity intervals. */
+  stateHistory(roomId: string, type: string, stateKey: string) {
+    return this.state.history(roomId, type, stateKey);
+  }
+
   /** Stripped state shown with an invite: the room's name, rules etc., plus the invite itself. */
   async inviteState(roomId: string, invite: StoredEvent) {
     const state = await this.state.at(roomId, invite.stream_pos);

@@ -1,0 +1,269 @@
+import { Injectable } from '@nestjs/common';
+import { SqlService, type Queryable } from '../../database/sql.service.js';
+
+/** Event types whose text is indexed, and the content key each one's text comes from. */
+export const INDEXED_KEYS = {
+  'm.room.message': 'content.body',
+  'm.room.name': 'content.name',
+  'm.room.topic': 'content.topic',
+} as const;
+export type IndexedType = keyof typeof INDEXED_KEYS;
+export type SearchKey = (typeof INDEXED_KEYS)[IndexedType];
+export const INDEXED_TYPES = Object.keys(INDEXED_KEYS) as IndexedType[];
+export const SEARCH_KEYS = Object.values(INDEXED_KEYS);
+
+/** What one indexing statement did. */
+export interface IndexOutcome {
+  /** Indexable events looked at (messages, names, topics). */
+  fetched: number;
+  /** Events whose text is now in the index. */
+  indexed: number;
+  /** Index rows removed (redacted events, emptied text). */
+  removed: number;
+}
+
+export interface SearchHit {
+  event_id: string;
+  room_id: string;
+  stream_pos: number;
+  rank: number;
+}
+
+export interface SearchQuery {
+  /** A tsquery in text form (already normalised by the configured language). */
+  tsquery: string;
+  rooms: string[];
+  keys: SearchKey[] | null;
+  senders: string[] | null;
+  notSenders: string[];
+  order: 'rank' | 'recent';
+  /** Continue strictly after this point of the ordering. */
+  after: { pos: number; rank?: number } | null;
+  limit: number;
+}
+
+/**
+ * The body of every indexing statement, after a `batch` CTE of room_events rows
+ * (stream_pos, event_id, room_id, type, sender, pdu, redacted_by):
+ *
+ * - docs: the batch's messages, names and topics with their text as a tsvector, skipping redacted
+ *   events, empty text, and messages sent into a room after it turned on encryption (such a
+ *   message is plaintext a client should not have sent; the server must not surface it).
+ * - up: upserts them. Rows whose vector did not change are left alone, so a reindex over an
+ *   up-to-date index writes nothing and search keeps answering from the same rows throughout.
+ * - gone: removes rows of batch events that are not indexable any more, of events redacted by a
+ *   redaction in the batch, and of the extra IDs in $3.
+ *
+ * $1 is the text search configuration.
+ */
+const INDEX_BODY = `
+  parsed AS MATERIALIZED (
+    SELECT b.event_id, b.room_id, b.sender, b.stream_pos, b.type,
+           CASE b.type WHEN 'm.room.message' THEN 'body' WHEN 'm.room.name' THEN 'name' ELSE 'topic' END AS field,
+           b.pdu::json -> 'content' AS content
+    FROM batch b
+    WHERE b.type IN ('m.room.message', 'm.room.name', 'm.room.topic') AND b.redacted_by IS NULL
+  ),
+  encrypted AS (
+    SELECT rs.room_id, rs.from_pos FROM room_state rs
+    WHERE rs.room_id IN (SELECT room_id FROM parsed WHERE type = 'm.room.message')
+      AND rs.type = 'm.room.encryption' AND rs.state_key = '' AND rs.to_pos IS NULL
+  ),
+  docs AS (
+    SELECT p.event_id, p.room_id, p.sender, p.stream_pos, 'content.' || p.field AS key,
+           to_tsvector($1::regconfig, p.content ->> p.field) AS vector
+    FROM parsed p
+    WHERE json_typeof(p.content -> p.field) = 'string' AND btrim(p.content ->> p.field) <> ''
+      AND NOT (p.type = 'm.room.message'
+               AND EXISTS (SELECT 1 FROM encrypted x WHERE x.room_id = p.room_id AND x.from_pos < p.stream_pos))
+  ),
+  up AS (
+    INSERT INTO search_events AS s (event_id, room_id, sender, key, stream_pos, vector)
+    SELECT event_id, room_id, sender, key, stream_pos, vector FROM docs
+    ON CONFLICT (event_id) DO UPDATE SET key = EXCLUDED.key, vector = EXCLUDED.vector
+    WHERE (s.key, s.vector) IS DISTINCT FROM (EXCLUDED.key, EXCLUDED.vector)
+    RETURNING 1
+  ),
+  gone AS (
+    DELETE FROM search_events s WHERE s.event_id IN (
+      (SELECT event_id FROM batch WHERE type IN ('m.room.message', 'm.room.name', 'm.room.topic')
+       EXCEPT SELECT event_id FROM docs)
+      UNION ALL
+      SELECT t.event_id FROM batch r
+        JOIN room_events t ON t.event_id = COALESCE(r.pdu::json ->> 'redacts', r.pdu::json -> 'content' ->> 'redacts')
+      WHERE r.type = 'm.room.redaction' AND t.redacted_by = r.event_id
+      UNION ALL
+      SELECT unnest($3::text[])
+    )
+    RETURNING 1
+  )
+  SELECT (SELECT count(*) FROM batch WHERE type IN ('m.room.message', 'm.room.name', 'm.room.topic'))::int AS fetched,
+         (SELECT count(*) FROM docs)::int AS indexed,
+         (SELECT count(*) FROM gone)::int AS removed,
+         (SELECT count(*) FROM up)::int AS written`;
+
+const BATCH_COLUMNS = `e.stream_pos, e.event_id, e.room_id, e.type, e.sender, e.pdu, e.redacted_by`;
+
+/** Events in (after, upTo]: the indexable ones and the redactions among them. */
+const INDEX_RANGE_SQL = `
+  WITH batch AS (
+    SELECT ${BATCH_COLUMNS} FROM room_events e
+    WHERE e.stream_pos > $2 AND e.stream_pos <= $4
+      AND e.type IN ('m.room.message', 'm.room.name', 'm.room.topic', 'm.room.redaction')
+  ),
+  ${INDEX_BODY}`;
+
+/** The given events (just written); $3 lists events they redacted. */
+const INDEX_EVENTS_SQL = `
+  WITH batch AS (SELECT ${BATCH_COLUMNS} FROM room_events e WHERE e.event_id = ANY($2::text[])),
+  ${INDEX_BODY}`;
+
+/**
+ * The search index (search_events) and its catch-up mark (search_position). The index is derived
+ * from room_events, which it reads but never writes.
+ */
+@Injectable()
+export class SearchIndexRepository {
+  constructor(private readonly sql: SqlService) {}
+
+  /** Indexes (or re-indexes) the given events and drops the rows of those they redacted. */
+  async indexEvents(
+    language: string,
+    eventIds: string[],
+    redacted: string[],
+    db: Queryable = this.sql,
+  ): Promise<IndexOutcome> {
+    return toOutcome(await db.one(INDEX_EVENTS_SQL, [language, eventIds, redacted]));
+  }
+
+  /** Indexes every indexable event in (after, upTo], in one statement. */
+  async indexRange(
+    language: string,
+    after: number,
+    upTo: number,
+    db: Queryable = this.sql,
+  ): Promise<IndexOutcome> {
+    return toOutcome(await db.one(INDEX_RANGE_SQL, [language, after, [], upTo]));
+  }
+
+  /**
+   * The position that closes the next batch after `after`: the `size`-th event after it (only
+   * indexable ones when `indexableOnly`), or the last one when fewer are left; null when none are.
+   */
+  async nextBatchEnd(after: number, size: number, indexableOnly: boolean, db: Queryable = this.sql) {
+    const row = await db.one<{ end: string | null }>(
+      `SELECT max(stream_pos) AS end FROM (
+         SELECT stream_pos FROM room_events
+         WHERE stream_pos > $1 AND (NOT $3 OR type IN ('m.room.message', 'm.room.name', 'm.room.topic'))
+         ORDER BY stream_pos LIMIT $2
+       ) x`,
+      [after, size, indexableOnly],
+    );
+    return row?.end == null ? null : Number(row.end);
+  }
+
+  /** How many events a full reindex goes through. */
+  async countIndexable(): Promise<number> {
+    const row = await this.sql.one<{ n: string }>(
+      `SELECT count(*) AS n FROM room_events WHERE type IN ('m.room.message', 'm.room.name', 'm.room.topic')`,
+    );
+    return Number(row!.n);
+  }
+
+  /** Reads the catch-up mark, locking it until the transaction ends (one catch-up at a time, across processes). */
+  async lockPosition(tx: Queryable): Promise<number> {
+    const row = await tx.one<{ indexed_pos: string }>(`SELECT indexed_pos FROM search_position FOR UPDATE`);
+    return Number(row!.indexed_pos);
+  }
+
+  async setPosition(pos: number, tx: Queryable): Promise<void> {
+    await tx.exec(`UPDATE search_position SET indexed_pos = $1`, [pos]);
+  }
+
+  /** Deletes up to `limit` of a room's rows; returns how many. */
+  deleteRoomBatch(roomId: string, limit: number): Promise<number> {
+    return this.sql.exec(
+      `DELETE FROM search_events WHERE event_id IN (SELECT event_id FROM search_events WHERE room_id = $1 LIMIT $2)`,
+      [roomId, limit],
+    );
+  }
+
+  /** The configured language's form of a search term, as tsquery text ('' when it holds no words). */
+  async parseQuery(language: string, term: string): Promise<string> {
+    const row = await this.sql.one<{ q: string }>(
+      `SELECT websearch_to_tsquery($1::regconfig, $2)::text AS q`,
+      [language, term],
+    );
+    return row!.q;
+  }
+
+  /**
+   * One page of hits in the given order, plus the number of hits in all (before paging). Rank is
+   * computed for every hit also when ordering by recency, because results report it.
+   */
+  async search(q: SearchQuery): Promise<{ hits: SearchHit[]; total: number }> {
+    const params: unknown[] = [q.tsquery, q.rooms, q.keys, q.senders, q.notSenders, q.limit];
+    let cursor = 'TRUE';
+    if (q.after && q.order === 'rank') {
+      params.push(q.after.rank ?? 0, q.after.pos);
+      cursor = '(m.rank, m.stream_pos) < ($7::real, $8::bigint)';
+    } else if (q.after) {
+      params.push(q.after.pos);
+      cursor = 'm.stream_pos < $7::bigint';
+    }
+    const order = q.order === 'rank' ? 'm.rank DESC, m.stream_pos DESC' : 'm.stream_pos DESC';
+    const rows = await this.sql.query<{
+      event_id: string;
+      room_id: string;
+      stream_pos: string;
+      rank: number;
+      total: string;
+    }>(
+      `WITH m AS MATERIALIZED (
+         SELECT s.event_id, s.room_id, s.stream_pos, ts_rank(s.vector, $1::tsquery) AS rank
+         FROM search_events s
+         WHERE s.vector @@ $1::tsquery AND s.room_id = ANY($2::text[])
+           AND ($3::text[] IS NULL OR s.key = ANY($3::text[]))
+           AND ($4::text[] IS NULL OR s.sender = ANY($4::text[]))
+           AND NOT (s.sender = ANY($5::text[]))
+       )
+       SELECT m.event_id, m.room_id, m.stream_pos, m.rank, (SELECT count(*) FROM m) AS total
+       FROM m WHERE ${cursor} ORDER BY ${order} LIMIT $6`,
+      params,
+    );
+    return {
+      hits: rows.map((r) => ({
+        event_id: r.event_id,
+        room_id: r.room_id,
+        stream_pos: Number(r.stream_pos),
+        rank: Number(r.rank),
+      })),
+      total: rows.length > 0 ? Number(rows[0].total) : 0,
+    };
+  }
+
+  /** The words of `texts` that match the query, as the configured language sees them (stems, prefixes). */
+  async matchedWords(language: string, tsquery: string, texts: string[]): Promise<string[]> {
+    if (texts.length === 0) return [];
+    const rows = await this.sql.query<{ word: string }>(
+      `SELECT DISTINCT m[1] AS word
+       FROM unnest($3::text[]) AS t(text),
+            LATERAL ts_headline($1::regconfig, t.text, $2::tsquery, $4) AS h,
+            LATERAL regexp_matches(h, $5, 'g') AS m`,
+      [language, tsquery, texts, HEADLINE_OPTIONS, HEADLINE_MATCH],
+    );
+    return rows.map((r) => r.word);
+  }
+}
+
+// ts_headline wraps each match in these markers: control characters, which chat text does not hold.
+const HEADLINE_OPTIONS = 'StartSel=\u0001, StopSel=\u0002, HighlightAll=true';
+const HEADLINE_MATCH = '\u0001([^\u0002]*)\u0002';
+
+function toOutcome(row: Record<string, unknown> | null): IndexOutcome {
+  return {
+    fetched: Number(row?.fetched ?? 0),
+    indexed: Number(row?.indexed ?? 0),
+    removed: Number(row?.removed ?? 0),
+  };
+}

@@ -1,0 +1,207 @@
+import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
+import { AppConfig } from '../../config/app-config.js';
+import { SqlService } from '../../database/sql.service.js';
+import type { JobContext } from '../../jobs/job-context.js';
+import { JobService, type StartedJob } from '../../jobs/job.service.js';
+import { JobName, type JobResults } from '../../jobs/job.types.js';
+import { OnJob } from '../../jobs/on-job.decorator.js';
+import { EventsPersistedEvent, type EventsPersisted } from '../../rooms/rooms.events.js';
+import {
+  INDEXED_TYPES,
+  SearchIndexRepository,
+  type IndexOutcome,
+} from '../repositories/search-index.repository.js';
+
+/** Events per indexing statement, for the reindex (Dendrite's batch size) and the catch-up. */
+export const INDEX_BATCH = 1000;
+/** Reindex batches in flight: to_tsvector is CPU-bound in PostgreSQL, so two keep two cores busy. */
+const REINDEX_CONCURRENCY = 2;
+/** How long the catch-up waits after a write, so that a burst of writes costs one catch-up. */
+const CATCH_UP_DELAY_MS = 1000;
+
+interface ReindexCheckpoint {
+  /** Every indexable event at or below this position has been indexed by this job. */
+  after: number;
+  done: number;
+  indexed: number;
+  total: number;
+  startedAt: number;
+}
+
+const isIndexed = (type: string) => (INDEXED_TYPES as string[]).includes(type);
+
+/**
+ * Keeps the search index in step with the events:
+ *
+ * - New events are indexed right after their batch commits (the writer awaits this listener, so a
+ *   message is searchable once its send has answered). Redactions remove their target's row.
+ * - The listener runs after the commit, so a process that dies in between leaves events out. A
+ *   catch-up walks room_events from a high-water mark (search_position) and indexes whatever is
+ *   above it; it runs at start-up and shortly after writes, so the mark stays close to the head.
+ * - The reindex job rebuilds everything in batches with upserts: the index is never cleared, and
+ *   search answers from it throughout.
+ */
+@Injectable()
+export class SearchIndexService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('SearchIndex');
+  private catchUpRun: Promise<void> | null = null;
+  private catchUpWanted = false;
+  private catchUpTimer: NodeJS.Timeout | null = null;
+  private stopping = false;
+
+  constructor(
+    private readonly index: SearchIndexRepository,
+    private readonly sql: SqlService,
+    private readonly config: AppConfig,
+    private readonly jobs: JobService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.requestCatchUp();
+  }
+
+  /** Before the database pool closes (that happens in the shutdown phase). */
+  async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
+    if (this.catchUpTimer) clearTimeout(this.catchUpTimer);
+    await this.catchUpRun;
+  }
+
+  @OnEvent(EventsPersistedEvent, { async: true, promisify: true })
+  async onEventsPersisted(batch: EventsPersisted): Promise<void> {
+    try {
+      const ids = batch.events
+        .filter((e) => isIndexed(e.pdu.type) || e.pdu.type === 'm.room.redaction')
+        .map((e) => e.event_id);
+      if (ids.length > 0 || batch.redacted.length > 0) {
+        await this.index.indexEvents(this.config.SEARCH_LANGUAGE, ids, batch.redacted);
+      }
+    } finally {
+      this.scheduleCatchUp();
+    }
+  }
+
+  /** Starts the reindex job, or joins the one already queued or running. */
+  startReindex(): Promise<StartedJob> {
+    return this.jobs.start(JobName.SearchReindex, {});
+  }
+
+  /** Removes a room's rows in batches (the purge of a room). */
+  async deleteRoom(roomId: string): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const n = await this.index.deleteRoomBatch(roomId, INDEX_BATCH);
+      deleted += n;
+      if (n < INDEX_BATCH) return deleted;
+    }
+  }
+
+  @OnJob(JobName.SearchReindex)
+  async reindex(
+    _payload: Record<string, never>,
+    ctx: JobContext<ReindexCheckpoint>,
+  ): Promise<JobResults[JobName.SearchReindex]> {
+    const saved = ctx.checkpoint;
+    const startedAt = saved.startedAt ?? Date.now();
+    const total = saved.total ?? (await this.index.countIndexable());
+    let after = saved.after ?? 0;
+    let done = saved.done ?? 0;
+    let indexed = saved.indexed ?? 0;
+    await ctx.log(
+      after === 0
+        ? `Starting to index events (${total} to go through)`
+        : `Resuming indexing after stream position ${after} (${done}/${total})`,
+    );
+
+    // Batches complete in order of their positions, so the checkpoint only moves past finished work.
+    const inFlight: { end: number; outcome: Promise<IndexOutcome> }[] = [];
+    let next = after;
+    let exhausted = false;
+    for (;;) {
+      while (!exhausted && inFlight.length < REINDEX_CONCURRENCY) {
+        const end = await this.index.nextBatchEnd(next, INDEX_BATCH, true);
+        if (end === null) {
+          exhausted = true;
+          break;
+        }
+        const outcome = this.index.indexRange(this.config.SEARCH_LANGUAGE, next, end);
+        // Awaited below in order; a failure is handled there, not as an unhandled rejection.
+        outcome.catch(() => undefined);
+        inFlight.push({ end, outcome });
+        next = end;
+      }
+      const head = inFlight.shift();
+      if (!head) break;
+      const outcome = await head.outcome;
+      after = head.end;
+      done += outcome.fetched;
+      indexed += outcome.indexed;
+      const shownTotal = Math.max(total, done);
+      await ctx.log(`Indexed ${outcome.fetched} events (${done}/${shownTotal})`);
+      await ctx.progress(done, shownTotal);
+      await ctx.saveCheckpoint({ after, done, indexed, total, startedAt });
+    }
+
+    const seconds = Math.round((Date.now() - startedAt) / 10) / 100;
+    await ctx.progress(done, Math.max(total, done), true);
+    await ctx.log(`Indexed ${indexed} events in ${seconds} s`);
+    return { indexed, seconds };
+  }
+
+  /** Runs the catch-up a moment from now (once for a burst of writes). */
+  private scheduleCatchUp(): void {
+    if (this.catchUpTimer || this.stopping) return;
+    this.catchUpTimer = setTimeout(() => {
+      this.catchUpTimer = null;
+      this.requestCatchUp();
+    }, CATCH_UP_DELAY_MS);
+    this.catchUpTimer.unref();
+  }
+
+  /** Runs the catch-up now, or once more after the running one (which may have started before the latest write). */
+  private requestCatchUp(): void {
+    if (this.stopping) return;
+    if (this.catchUpRun) {
+      this.catchUpWanted = true;
+      return;
+    }
+    this.catchUpRun = this.catchUp()
+      .catch((err: unknown) =>
+        // The mark has not moved past what failed: the next catch-up retries it.
+        this.logger.warn(`Search index catch-up failed: ${(err as Error).message}`),
+      )
+      .finally(() => {
+        this.catchUpRun = null;
+        if (this.catchUpWanted) {
+          this.catchUpWanted = false;
+          this.requestCatchUp();
+        }
+      });
+  }
+
+  private async catchUp(): Promise<void> {
+    let batches = 0;
+    let indexed = 0;
+    let from = 0;
+    while (!this.stopping) {
+      const step = await this.sql.transaction(async (tx) => {
+        const mark = await this.index.lockPosition(tx);
+        const end = await this.index.nextBatchEnd(mark, INDEX_BATCH, false, tx);
+        if (end === null) return null;
+        const outcome = await this.index.indexRange(this.config.SEARCH_LANGUAGE, mark, end, tx);
+        await this.index.setPosition(end, tx);
+        return { mark, end, outcome };
+      });
+      if (!step) break;
+      if (batches++ === 0) from = step.mark;
+      indexed += step.outcome.indexed;
+      // More than one batch means events had been left out (a crash, or a first start on old data).
+      if (batches > 1) {
+        this.logger.log(
+          `Search index catch-up: ${indexed} events indexed from position ${from} to ${step.end}`,
+        );
+      }
+    }
+  }
+}
