@@ -138,9 +138,9 @@ export class SearchIndexService implements OnApplicationBootstrap, OnModuleDestr
       done += outcome.fetched;
       indexed += outcome.indexed;
       const shownTotal = Math.max(total, done);
-      await ctx.log(`Indexed ${outcome.fetched} events (${done}/${shownTotal})`);
       await ctx.progress(done, shownTotal);
       await ctx.saveCheckpoint({ after, done, indexed, total, startedAt });
+      await ctx.log(`Indexed ${outcome.fetched} events (${done}/${shownTotal})`);
     }
 
     const seconds = Math.round((Date.now() - startedAt) / 10) / 100;
