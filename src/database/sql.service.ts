@@ -46,6 +46,17 @@ class ClientQueryable implements Queryable {
 
 export type Tx = Queryable;
 
+export interface TransactionOptions {
+  /** See transaction(). */
+  holdsStreamHead?: boolean;
+  /**
+   * First statements sent in the same round trip as BEGIN (literal values only, escaped with pg's
+   * escapeLiteral); their rows are handed to the transaction's function. Each is a statement of its
+   * own, so each reads a fresh snapshot: one may take a lock that the next depends on.
+   */
+  opening?: string[];
+}
+
 /**
  * SQL access for repositories: the pg pool behind TypeORM's DataSource, without the ORM layer,
  * so repositories hold plain SQL and transactions are explicit.
@@ -66,13 +77,26 @@ export class SqlService extends ClientQueryable {
    * `holdsStreamHead`: the transaction allocates stream positions, whose row lock serialises every
    * such writer until it commits. Waiting for the WAL flush while holding it would serialise the
    * flushes too, so these transactions commit asynchronously (the lock is released at once) and
-   * then wait for durability outside the lock, where concurrent writers share one flush.
+   * then wait for durability outside the lock, where concurrent writers share one flush. Nothing
+   * acknowledged can be lost; the cost is that a reader may see a write a few milliseconds before
+   * it is on disk, which matters only if PostgreSQL itself crashes in that window.
    */
-  async transaction<T>(fn: (tx: Tx) => Promise<T>, options: { holdsStreamHead?: boolean } = {}): Promise<T> {
+  async transaction<T>(
+    fn: (tx: Tx, opened: Record<string, unknown>[][]) => Promise<T>,
+    options: TransactionOptions = {},
+  ): Promise<T> {
     const client = await this.pool.connect();
     try {
-      await client.query(options.holdsStreamHead ? 'BEGIN; SET LOCAL synchronous_commit TO off' : 'BEGIN');
-      const result = await fn(new ClientQueryable(client));
+      const begin = [
+        'BEGIN',
+        ...(options.holdsStreamHead ? ['SET LOCAL synchronous_commit TO off'] : []),
+        ...(options.opening ?? []),
+      ];
+      // pg answers a multi-statement query with one result per statement, a single one with a result.
+      const answer = (await client.query(begin.join('; '))) as unknown;
+      const results = (Array.isArray(answer) ? answer : [answer]) as { rows: Record<string, unknown>[] }[];
+      const opened = results.slice(begin.length - (options.opening?.length ?? 0)).map((r) => r.rows);
+      const result = await fn(new ClientQueryable(client), opened);
       // The durability barrier rides in the same round trip: the statement after COMMIT runs in a
       // transaction of its own that is given an ID and so commits synchronously, and flushing its
       // commit record flushes all WAL before it, ours included.

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { escapeLiteral } from 'pg';
 import { SqlService, type Queryable } from '../../database/sql.service.js';
 import type { StoredEvent } from '../events/pdu.js';
 import { EVENT_COLUMNS, toStoredEvent, type EventRow } from './room-event.repository.js';
@@ -10,6 +11,18 @@ import { EVENT_COLUMNS, toStoredEvent, type EventRow } from './room-event.reposi
 @Injectable()
 export class RoomStateRepository {
   constructor(private readonly sql: SqlService) {}
+
+  /** current(roomId, keys) as a statement with literal values, to open a transaction with (see SqlService). */
+  currentStatement(roomId: string, keys: [string, string][]): string {
+    const list = (values: string[]) => `ARRAY[${values.map(escapeLiteral).join(',')}]::text[]`;
+    return `SELECT ${EVENT_COLUMNS} FROM room_state rs JOIN room_events e ON e.event_id = rs.event_id
+      WHERE rs.room_id = ${escapeLiteral(roomId)} AND rs.to_pos IS NULL
+        AND (rs.type, rs.state_key) IN (SELECT * FROM unnest(${list(keys.map((k) => k[0]))}, ${list(keys.map((k) => k[1]))}))`;
+  }
+
+  static rowsToEvents(rows: Record<string, unknown>[]): StoredEvent[] {
+    return (rows as unknown as EventRow[]).map(toStoredEvent);
+  }
 
   /** Current state events, optionally only the given (type, state_key) pairs. */
   async current(roomId: string, keys?: [string, string][], db: Queryable = this.sql): Promise<StoredEvent[]> {

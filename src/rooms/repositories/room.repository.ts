@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { escapeLiteral } from 'pg';
 import { SqlService, type Queryable } from '../../database/sql.service.js';
 import type { RoomVersion } from '../events/room-versions.js';
 
@@ -23,7 +24,15 @@ export class RoomRepository {
     return db.one<RoomRow>(`SELECT ${ROOM_COLUMNS} FROM rooms WHERE room_id = $1`, [roomId]);
   }
 
-  /** Locks the room row: writers to one room queue here, across processes; other rooms proceed. */
+  /**
+   * The statement that locks the room row, to open a writer's transaction with (same round trip as
+   * BEGIN): writers to one room queue here, across processes; other rooms proceed.
+   */
+  lockStatement(roomId: string): string {
+    return `SELECT ${ROOM_COLUMNS} FROM rooms WHERE room_id = ${escapeLiteral(roomId)} FOR UPDATE`;
+  }
+
+  /** Locks the room row (see lockStatement). */
   lock(roomId: string, tx: Queryable): Promise<RoomRow | null> {
     return tx.one<RoomRow>(`SELECT ${ROOM_COLUMNS} FROM rooms WHERE room_id = $1 FOR UPDATE`, [roomId]);
   }

@@ -125,10 +125,12 @@ export class RoomWriterService {
     alongside?: (tx: Tx) => Promise<void>,
   ): Promise<StoredEvent[]> {
     const result = await this.write(roomId, drafts, {}, async (tx) => {
-      if (!(await this.rooms.insert(roomId, version, creator, tx)))
+      if (!(await this.rooms.insert(roomId, version, creator, tx))) {
         throw new MatrixError('M_ROOM_IN_USE', 'Room ID already exists');
+      }
       await alongside?.(tx);
-      return (await this.rooms.lock(roomId, tx))!;
+      // A new room has no state yet.
+      return { room: (await this.rooms.lock(roomId, tx))!, state: [] };
     });
     return result.events;
   }
@@ -147,11 +149,24 @@ export class RoomWriterService {
     // restart: the unique index on the transaction refuses the duplicate and we answer the original.
     const txn = drafts.length === 1 ? drafts[0].txn : undefined;
     try {
-      return await this.write(roomId, drafts, options, async (tx) => {
-        const room = await this.rooms.lock(roomId, tx);
-        if (!room || room.purged_ts !== null) throw M.notFound('Room not found');
-        return room;
-      });
+      for (const draft of drafts) checkDraft(draft);
+      // Lock the room, then read the state the auth rules need, in the round trip that opens the
+      // transaction (the state is read after the lock is granted, so it is current).
+      const opening = [
+        this.rooms.lockStatement(roomId),
+        this.state.currentStatement(roomId, this.neededKeys(drafts)),
+      ];
+      return await this.write(
+        roomId,
+        drafts,
+        options,
+        async (_tx, [[roomRow], stateRows]) => {
+          const room = roomRow as unknown as RoomRow | undefined;
+          if (!room || room.purged_ts !== null) throw M.notFound('Room not found');
+          return { room, state: RoomStateRepository.rowsToEvents(stateRows) };
+        },
+        opening,
+      );
     } catch (err) {
       // A duplicate transaction (unique violation), or a retry that would now be refused (the user
       // left, the room was purged): if the transaction already succeeded, its answer stands.
@@ -167,16 +182,20 @@ export class RoomWriterService {
     roomId: string,
     drafts: EventDraft[],
     options: SendOptions,
-    lockRoom: (tx: Tx) => Promise<RoomRow>,
+    prepare: (
+      tx: Tx,
+      opened: Record<string, unknown>[][],
+    ) => Promise<{ room: RoomRow; state: StoredEvent[] }>,
+    opening?: string[],
   ): Promise<SendResult> {
     if (drafts.length === 0) return { events: [], rejected: [] };
     if (drafts.length > MAX_BATCH) throw new Error(`batches are limited to ${MAX_BATCH} events`);
     // Before the state lookup, which queries by these types and keys.
     for (const draft of drafts) checkDraft(draft);
     const { events, rejected, redacted } = await this.sql.transaction(
-      async (tx) => {
-        const room = await lockRoom(tx);
-        const working = new WorkingState(await this.state.current(roomId, this.neededKeys(drafts), tx));
+      async (tx, opened) => {
+        const { room, state } = await prepare(tx, opened);
+        const working = new WorkingState(state);
         const built = this.build(room, drafts, working, options);
         if (built.rows.length === 0) return { events: [], rejected: built.rejected, redacted: [] };
         // Redactions first: the batch statement takes the stream head lock, so it goes last.
@@ -185,7 +204,7 @@ export class RoomWriterService {
         built.stored.forEach((e, i) => (e.stream_pos = base + i + 1));
         return { events: built.stored, rejected: built.rejected, redacted: redactedIds };
       },
-      { holdsStreamHead: true },
+      { holdsStreamHead: true, opening },
     );
     if (events.length > 0) await this.announce(roomId, events, redacted);
     return { events, rejected };
