@@ -136,10 +136,15 @@ describe('search reindex', () => {
 
   it('keeps answering searches while it runs, and a second request joins the running job', async () => {
     const total = await indexable();
-    // Hold a row of the second batch: the job finishes its first batch and then waits on this one.
+    // A stale row in the second batch (it still matches "bulk"), which the job has to rewrite, held
+    // by another transaction: the job finishes its first batch and then waits on this one.
     const [{ event_id: held }] = await t.sql<{ event_id: string }>(
       `SELECT event_id FROM room_events WHERE type IN ('m.room.message', 'm.room.name', 'm.room.topic')
        ORDER BY stream_pos OFFSET 1499 LIMIT 1`,
+    );
+    await t.sql(
+      `UPDATE search_events SET vector = to_tsvector('english', 'bulk stale') WHERE event_id = $1`,
+      [held],
     );
     const blocker = new pg.Client({ connectionString: t.config.DATABASE_URL });
     await blocker.connect();
@@ -175,6 +180,11 @@ describe('search reindex', () => {
     }
     await finished();
     expect(messages().filter((m) => FINISHED.test(m))).toHaveLength(1);
+    const [row] = await t.sql<{ vector: string }>(
+      `SELECT vector::text FROM search_events WHERE event_id = $1`,
+      [held],
+    );
+    expect(row.vector).not.toMatch(/stale/);
     expect(await searchCount('bulk')).toBe(BULK);
   });
 

@@ -49,8 +49,9 @@ export interface SearchQuery {
  * - docs: the batch's messages, names and topics with their text as a tsvector, skipping redacted
  *   events, empty text, and messages sent into a room after it turned on encryption (such a
  *   message is plaintext a client should not have sent; the server must not surface it).
- * - up: upserts them. Rows whose vector did not change are left alone, so a reindex over an
- *   up-to-date index writes nothing and search keeps answering from the same rows throughout.
+ * - up: upserts those whose row is missing or differs. Unchanged rows are neither written nor
+ *   locked, so a reindex over an up-to-date index writes nothing and search keeps answering from
+ *   the same rows throughout. (ON CONFLICT still settles a row inserted concurrently.)
  * - gone: removes rows of batch events that are not indexable any more, of events redacted by a
  *   redaction in the batch, and of the extra IDs in $3.
  *
@@ -58,10 +59,12 @@ export interface SearchQuery {
  */
 const INDEX_BODY = `
   parsed AS MATERIALIZED (
-    SELECT b.event_id, b.room_id, b.sender, b.stream_pos, b.type,
-           CASE b.type WHEN 'm.room.message' THEN 'body' WHEN 'm.room.name' THEN 'name' ELSE 'topic' END AS field,
-           b.pdu::json -> 'content' AS content
+    SELECT b.event_id, b.room_id, b.sender, b.stream_pos, b.type, k.field,
+           b.pdu::json -> 'content' -> k.field AS value
     FROM batch b
+    CROSS JOIN LATERAL (
+      SELECT CASE b.type WHEN 'm.room.message' THEN 'body' WHEN 'm.room.name' THEN 'name' ELSE 'topic' END AS field
+    ) k
     WHERE b.type IN ('m.room.message', 'm.room.name', 'm.room.topic') AND b.redacted_by IS NULL
   ),
   encrypted AS (
@@ -71,29 +74,31 @@ const INDEX_BODY = `
   ),
   docs AS (
     SELECT p.event_id, p.room_id, p.sender, p.stream_pos, 'content.' || p.field AS key,
-           to_tsvector($1::regconfig, p.content ->> p.field) AS vector
+           to_tsvector($1::regconfig, p.value #>> '{}') AS vector
     FROM parsed p
-    WHERE json_typeof(p.content -> p.field) = 'string' AND btrim(p.content ->> p.field) <> ''
+    WHERE json_typeof(p.value) = 'string' AND btrim(p.value #>> '{}') <> ''
       AND NOT (p.type = 'm.room.message'
                AND EXISTS (SELECT 1 FROM encrypted x WHERE x.room_id = p.room_id AND x.from_pos < p.stream_pos))
   ),
   up AS (
     INSERT INTO search_events AS s (event_id, room_id, sender, key, stream_pos, vector)
-    SELECT event_id, room_id, sender, key, stream_pos, vector FROM docs
-    ON CONFLICT (event_id) DO UPDATE SET key = EXCLUDED.key, vector = EXCLUDED.vector
-    WHERE (s.key, s.vector) IS DISTINCT FROM (EXCLUDED.key, EXCLUDED.vector)
+    SELECT d.event_id, d.room_id, d.sender, d.key, d.stream_pos, d.vector FROM docs d
+    WHERE NOT EXISTS (
+      SELECT 1 FROM search_events x WHERE x.stream_pos = d.stream_pos AND x.key = d.key AND x.vector = d.vector
+    )
+    ON CONFLICT (stream_pos) DO UPDATE SET key = EXCLUDED.key, vector = EXCLUDED.vector
     RETURNING 1
   ),
   gone AS (
-    DELETE FROM search_events s WHERE s.event_id IN (
-      (SELECT event_id FROM batch WHERE type IN ('m.room.message', 'm.room.name', 'm.room.topic')
-       EXCEPT SELECT event_id FROM docs)
+    DELETE FROM search_events s WHERE s.stream_pos IN (
+      (SELECT stream_pos FROM batch WHERE type IN ('m.room.message', 'm.room.name', 'm.room.topic')
+       EXCEPT SELECT stream_pos FROM docs)
       UNION ALL
-      SELECT t.event_id FROM batch r
+      SELECT t.stream_pos FROM batch r
         JOIN room_events t ON t.event_id = COALESCE(r.pdu::json ->> 'redacts', r.pdu::json -> 'content' ->> 'redacts')
       WHERE r.type = 'm.room.redaction' AND t.redacted_by = r.event_id
       UNION ALL
-      SELECT unnest($3::text[])
+      SELECT e.stream_pos FROM room_events e WHERE e.event_id = ANY($3::text[])
     )
     RETURNING 1
   )
@@ -183,7 +188,7 @@ export class SearchIndexRepository {
   /** Deletes up to `limit` of a room's rows; returns how many. */
   deleteRoomBatch(roomId: string, limit: number): Promise<number> {
     return this.sql.exec(
-      `DELETE FROM search_events WHERE event_id IN (SELECT event_id FROM search_events WHERE room_id = $1 LIMIT $2)`,
+      `DELETE FROM search_events WHERE stream_pos IN (SELECT stream_pos FROM search_events WHERE room_id = $1 LIMIT $2)`,
       [roomId, limit],
     );
   }

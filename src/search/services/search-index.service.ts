@@ -114,16 +114,17 @@ export class SearchIndexService implements OnApplicationBootstrap, OnModuleDestr
         : `Resuming indexing after stream position ${after} (${done}/${total})`,
     );
 
-    // Batches complete in order of their positions, so the checkpoint only moves past finished work.
+    // Batches run concurrently but are settled in order of their positions, so the checkpoint only
+    // moves past finished work.
     const inFlight: { end: number; outcome: Promise<IndexOutcome> }[] = [];
     let next = after;
     let exhausted = false;
-    for (;;) {
+    const refill = async () => {
       while (!exhausted && inFlight.length < REINDEX_CONCURRENCY) {
         const end = await this.index.nextBatchEnd(next, INDEX_BATCH, true);
         if (end === null) {
           exhausted = true;
-          break;
+          return;
         }
         const outcome = this.index.indexRange(this.config.SEARCH_LANGUAGE, next, end);
         // Awaited below in order; a failure is handled there, not as an unhandled rejection.
@@ -131,9 +132,12 @@ export class SearchIndexService implements OnApplicationBootstrap, OnModuleDestr
         inFlight.push({ end, outcome });
         next = end;
       }
-      const head = inFlight.shift();
-      if (!head) break;
+    };
+    await refill();
+    for (let head = inFlight.shift(); head; head = inFlight.shift()) {
       const outcome = await head.outcome;
+      // Keep the database busy while this batch is booked.
+      await refill();
       after = head.end;
       done += outcome.fetched;
       indexed += outcome.indexed;
