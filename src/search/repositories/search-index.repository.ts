@@ -185,6 +185,14 @@ export class SearchIndexRepository {
     await tx.exec(`UPDATE search_position SET indexed_pos = $1`, [pos]);
   }
 
+  /**
+   * Moves the GIN index's pending list (where fast inserts queue up) into the index proper:
+   * every search scans that list, so after a bulk of inserts it is worth emptying at once.
+   */
+  async flushPendingEntries(): Promise<void> {
+    await this.sql.query(`SELECT gin_clean_pending_list('search_events_vector_idx'::regclass)`);
+  }
+
   /** Deletes up to `limit` of a room's rows; returns how many. */
   deleteRoomBatch(roomId: string, limit: number): Promise<number> {
     return this.sql.exec(

@@ -147,6 +147,7 @@ export class SearchIndexService implements OnApplicationBootstrap, OnModuleDestr
       await ctx.log(`Indexed ${outcome.fetched} events (${done}/${shownTotal})`);
     }
 
+    await this.index.flushPendingEntries();
     const seconds = Math.round((Date.now() - startedAt) / 10) / 100;
     await ctx.progress(done, Math.max(total, done), true);
     await ctx.log(`Indexed ${indexed} events in ${seconds} s`);

@@ -125,17 +125,18 @@ export class SearchService {
     const limit = Math.min(filter.limit ?? DEFAULT_LIMIT, MAX_LIMIT);
     const empty: RoomEventsResults = { count: 0, highlights: [], results: [] };
 
-    const rooms = (await this.searchableRooms(requester.userId)).filter(
+    const [searchable, normalised] = await Promise.all([
+      this.searchableRooms(requester.userId),
+      this.index.parseQuery(this.config.SEARCH_LANGUAGE, criteria.search_term),
+    ]);
+    const rooms = searchable.filter(
       (roomId) => roomMatches(roomId, filter) && (token?.room === undefined || roomId === token.room),
     );
     const keys = keysFor(criteria.keys, filter);
     let senders = filter.senders ?? null;
     if (token?.sender !== undefined) senders = (senders ?? [token.sender]).filter((s) => s === token.sender);
-    if (rooms.length === 0 || keys.length === 0 || senders?.length === 0) return empty;
-
-    const normalised = await this.index.parseQuery(this.config.SEARCH_LANGUAGE, criteria.search_term);
-    // Nothing but stop words or punctuation: nothing can match.
-    if (normalised === '') return empty;
+    // Nothing but stop words or punctuation in the term: nothing can match.
+    if (rooms.length === 0 || keys.length === 0 || senders?.length === 0 || normalised === '') return empty;
     const tsquery = withPrefixMatching(normalised);
 
     const found: Found[] = [];
@@ -175,27 +176,25 @@ export class SearchService {
       if (!more) break;
     }
 
-    const formatted = await this.roomEvents.format(
-      found.map((f) => f.event),
-      requester,
-    );
     const context = criteria.event_context;
-    const results: SearchResult[] = await Promise.all(
-      found.map(async (f, i) => ({
-        rank: f.hit.rank,
-        result: formatted[i],
-        ...(context ? { context: await this.context(requester, f.event, context) } : {}),
-      })),
-    );
-    const response: RoomEventsResults = {
-      count,
-      highlights: await this.index.matchedWords(
+    const [formatted, contexts, highlights] = await Promise.all([
+      this.roomEvents.format(
+        found.map((f) => f.event),
+        requester,
+      ),
+      context ? Promise.all(found.map((f) => this.context(requester, f.event, context))) : undefined,
+      this.index.matchedWords(
         this.config.SEARCH_LANGUAGE,
         tsquery,
         found.map((f) => indexedText(f.event)).filter((t): t is string => t !== undefined),
       ),
-      results,
-    };
+    ]);
+    const results: SearchResult[] = found.map((f, i) => ({
+      rank: f.hit.rank,
+      result: formatted[i],
+      ...(contexts ? { context: contexts[i] } : {}),
+    }));
+    const response: RoomEventsResults = { count, highlights, results };
     const tokenFor = (hit: SearchHit, restrict: Pick<SearchToken, 'room' | 'sender'>) =>
       formatSearchToken({
         order,
