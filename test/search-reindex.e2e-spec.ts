@@ -1,9 +1,12 @@
+import { join } from 'node:path';
 import pg from 'pg';
 import { JobService } from '../src/jobs/job.service.js';
 import { JobName } from '../src/jobs/job.types.js';
 import { RoomWriterService } from '../src/rooms/services/room-writer.service.js';
+import { compileSources, runScript } from './helpers/compiled-app.js';
 import { RoomClient, client, expectStatus } from './helpers/room-client.js';
-import { TestApp, testEnvironment, type TestUser } from './helpers/test-app.js';
+import { buildConfig } from '../src/config/app-config.js';
+import { TestApp, dropTestState, testEnvironment, type TestUser } from './helpers/test-app.js';
 import { waitFor } from './helpers/wait.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -51,6 +54,13 @@ describe('search reindex', () => {
     }));
     await writer.send(roomId, drafts.slice(0, 1100));
     await writer.send(roomId, drafts.slice(1100));
+    // The catch-up that follows writes re-reads them; let it be done before tests empty the index.
+    await waitFor(async () => {
+      const [{ behind }] = await t.sql<{ behind: boolean }>(
+        `SELECT (SELECT indexed_pos FROM search_position) < (SELECT max(stream_pos) FROM room_events) AS behind`,
+      );
+      return !behind;
+    }, 'the catch-up to reach the last event');
   });
 
   afterAll(async () => {
@@ -251,5 +261,20 @@ describe('search reindex', () => {
     await waitFor(async () => (await searchCount('crashproof')) === 1, 'the start-up catch-up');
     const [{ mark }] = await t.sql<{ mark: string }>(`SELECT indexed_pos AS mark FROM search_position`);
     expect(Number(mark)).toBeGreaterThanOrEqual(Number(pos));
+  });
+});
+
+describe('search configuration', () => {
+  it('refuses to start with a SEARCH_LANGUAGE PostgreSQL does not know, saying so in one line', async () => {
+    const build = await compileSources();
+    const env = testEnvironment({ SEARCH_LANGUAGE: 'klingon' });
+    try {
+      const result = await runScript(join(build.dir, 'src', 'main.js'), [], { env });
+      expect(result.code).toBe(1);
+      expect(result.stderr.trim()).toMatch(/^SEARCH_LANGUAGE "klingon" is not a text search configuration/);
+    } finally {
+      build.remove();
+      await dropTestState(buildConfig(env));
+    }
   });
 });

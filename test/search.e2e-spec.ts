@@ -144,12 +144,18 @@ describe('search', () => {
     const foreign = await carol.createRoom();
     await carol.send(foreign, 'filterword from carol');
     expect((await found(bob, { search_term: term, filter: { rooms: [foreign] } })).results).toEqual([]);
-    // Only stop words: nothing to look for.
-    expect(await found(bob, { search_term: 'the and of' })).toEqual({
-      count: 0,
-      highlights: [],
-      results: [],
-    });
+    // Only stop words, or only exclusions (which would match nearly everything): nothing to look for.
+    const nothing = { count: 0, highlights: [], results: [] };
+    expect(await found(bob, { search_term: 'the and of' })).toEqual(nothing);
+    expect(await found(bob, { search_term: '-filterword' })).toEqual(nothing);
+    // An exclusion next to a term narrows it; a quoted phrase must match as a phrase.
+    expect(bodiesOf(await found(bob, { search_term: 'filterword -elsewhere -bob' }))).toEqual([
+      'filterword from alice in planning',
+    ]);
+    expect(bodiesOf(await found(bob, { search_term: '"alice elsewhere"' }))).toEqual([
+      'filterword from alice elsewhere',
+    ]);
+    expect((await found(bob, { search_term: '"elsewhere alice"' })).results).toEqual([]);
   });
 
   it('orders by rank or by recency', async () => {
@@ -202,8 +208,13 @@ describe('search', () => {
     // A token from one ordering does not continue another.
     const mixed = await search(alice, { search_term: 'pagination', order_by: 'rank' }, first.next_batch);
     expect([mixed.status, mixed.body.errcode]).toEqual([400, 'M_INVALID_PARAM']);
-    const garbage = await search(alice, { search_term: 'pagination' }, 'not-a-token');
-    expect([garbage.status, garbage.body.errcode]).toEqual([400, 'M_INVALID_PARAM']);
+    for (const token of [
+      'not-a-token',
+      Buffer.from('{"o":"rank","p":1,"r":0.1,"room":"!a\u0000"}').toString('base64url'),
+    ]) {
+      const garbage = await search(alice, { search_term: 'pagination' }, token);
+      expect([garbage.status, garbage.body.errcode]).toEqual([400, 'M_INVALID_PARAM']);
+    }
   });
 
   it('forgets a message once it is redacted', async () => {
@@ -321,6 +332,16 @@ describe('search', () => {
       ],
       [
         { search_categories: { room_events: { search_term: 'x', groupings: { group_by: 'room_id' } } } },
+        'M_BAD_JSON',
+      ],
+      // PostgreSQL cannot hold NUL: refused up front, not a 500.
+      [{ search_categories: { room_events: { search_term: 'a\u0000b' } } }, 'M_BAD_JSON'],
+      [
+        { search_categories: { room_events: { search_term: 'x', filter: { rooms: ['!a\u0000:b'] } } } },
+        'M_BAD_JSON',
+      ],
+      [
+        { search_categories: { room_events: { search_term: 'x', filter: { not_senders: ['@\u0000'] } } } },
         'M_BAD_JSON',
       ],
     ];

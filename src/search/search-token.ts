@@ -38,8 +38,9 @@ export function parseSearchToken(text: string): SearchToken {
   if (o !== 'rank' && o !== 'recent') throw invalid();
   if (!Number.isSafeInteger(p) || (p as number) < 0) throw invalid();
   if (o === 'rank' && (typeof r !== 'number' || !Number.isFinite(r))) throw invalid();
-  if (room !== undefined && typeof room !== 'string') throw invalid();
-  if (sender !== undefined && typeof sender !== 'string') throw invalid();
+  // A room or user ID never holds NUL (and PostgreSQL could not compare one).
+  if (room !== undefined && (typeof room !== 'string' || room.includes('\0'))) throw invalid();
+  if (sender !== undefined && (typeof sender !== 'string' || sender.includes('\0'))) throw invalid();
   return {
     order: o,
     pos: p as number,

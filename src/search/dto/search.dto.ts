@@ -11,6 +11,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { NoNul } from '../../common/http/no-nul.validator.js';
 import { SEARCH_KEYS, type SearchKey } from '../repositories/search-index.repository.js';
 
 /** The RoomEventFilter fields search applies (spec: filter definitions); others are ignored. */
@@ -23,31 +24,37 @@ export class SearchFilterDto {
   @IsOptional()
   @IsArray()
   @IsString({ each: true })
+  @NoNul({ each: true })
   rooms?: string[];
 
   @IsOptional()
   @IsArray()
   @IsString({ each: true })
+  @NoNul({ each: true })
   not_rooms?: string[];
 
   @IsOptional()
   @IsArray()
   @IsString({ each: true })
+  @NoNul({ each: true })
   senders?: string[];
 
   @IsOptional()
   @IsArray()
   @IsString({ each: true })
+  @NoNul({ each: true })
   not_senders?: string[];
 
   @IsOptional()
   @IsArray()
   @IsString({ each: true })
+  @NoNul({ each: true })
   types?: string[];
 
   @IsOptional()
   @IsArray()
   @IsString({ each: true })
+  @NoNul({ each: true })
   not_types?: string[];
 
   @IsOptional()
@@ -86,6 +93,7 @@ export class GroupingsDto {
 
 export class RoomEventsCriteriaDto {
   @IsString()
+  @NoNul()
   @MaxLength(1000)
   search_term: string;
 

@@ -201,13 +201,22 @@ export class SearchIndexRepository {
     );
   }
 
-  /** The configured language's form of a search term, as tsquery text ('' when it holds no words). */
+  /**
+   * The configured language's form of a search term, as tsquery text; '' when nothing in it can be
+   * looked up in the index (only stop words or punctuation, or only negations like "-word", which
+   * would match nearly every row).
+   */
   async parseQuery(language: string, term: string): Promise<string> {
-    const row = await this.sql.one<{ q: string }>(
-      `SELECT websearch_to_tsquery($1::regconfig, $2)::text AS q`,
+    const row = await this.sql.one<{ q: string; tree: string }>(
+      `SELECT q::text AS q, querytree(q) AS tree FROM websearch_to_tsquery($1::regconfig, $2) AS q`,
       [language, term],
     );
-    return row!.q;
+    return row!.tree === 'T' || row!.tree === '' ? '' : row!.q;
+  }
+
+  /** Whether PostgreSQL has the text search configuration. */
+  async languageExists(language: string): Promise<boolean> {
+    return (await this.sql.one(`SELECT 1 FROM pg_ts_config WHERE cfgname = $1`, [language])) !== null;
   }
 
   /**

@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import { AppConfig } from '../../config/app-config.js';
+import { AppConfig, ConfigError } from '../../config/app-config.js';
 import { SqlService } from '../../database/sql.service.js';
 import type { JobContext } from '../../jobs/job-context.js';
 import { JobService, type StartedJob } from '../../jobs/job.service.js';
@@ -57,7 +57,13 @@ export class SearchIndexService implements OnApplicationBootstrap, OnModuleDestr
     private readonly jobs: JobService,
   ) {}
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
+    // Checked here rather than with the other settings: only the database knows its configurations.
+    if (!(await this.index.languageExists(this.config.SEARCH_LANGUAGE))) {
+      throw new ConfigError(
+        `SEARCH_LANGUAGE "${this.config.SEARCH_LANGUAGE}" is not a text search configuration of this PostgreSQL server (psql: \\dF lists them; e.g. english, german, simple)`,
+      );
+    }
     this.requestCatchUp();
   }
 
