@@ -89,6 +89,12 @@ describe('search reindex', () => {
   it('rebuilds an emptied index from names, topics and messages only, logging every batch', async () => {
     await t.sql(`DELETE FROM search_events`);
     expect(await searchCount('bulk')).toBe(0);
+    // A row whose event is not a message any more (as a purge racing with indexing can leave behind).
+    await t.sql(
+      `INSERT INTO search_events (stream_pos, event_id, room_id, sender, key, vector)
+       SELECT stream_pos, event_id, room_id, sender, 'content.body', to_tsvector('english', 'bulk orphan')
+       FROM room_events WHERE type = 'm.room.avatar'`,
+    );
     const total = await indexable();
     expect(total).toBe(2 + 3 + BULK); // name, topic, three messages, the bulk
     t.logs.lines.length = 0;

@@ -52,12 +52,12 @@ export interface SearchQuery {
  * - up: upserts those whose row is missing or differs. Unchanged rows are neither written nor
  *   locked, so a reindex over an up-to-date index writes nothing and search keeps answering from
  *   the same rows throughout. (ON CONFLICT still settles a row inserted concurrently.)
- * - gone: removes rows of batch events that are not indexable any more, of events redacted by a
- *   redaction in the batch, and of the extra IDs in $3.
+ * - gone: removes the `stale` rows (see below) that are not in docs, the rows of events redacted by a
+ *   redaction in the batch, and those of the extra event IDs in $3.
  *
- * $1 is the text search configuration.
+ * $1 is the text search configuration; `stale` selects the positions whose rows must match docs.
  */
-const INDEX_BODY = `
+const indexBody = (stale: string) => `
   parsed AS MATERIALIZED (
     SELECT b.event_id, b.room_id, b.sender, b.stream_pos, b.type, k.field,
            b.pdu::json -> 'content' -> k.field AS value
@@ -91,8 +91,7 @@ const INDEX_BODY = `
   ),
   gone AS (
     DELETE FROM search_events s WHERE s.stream_pos IN (
-      (SELECT stream_pos FROM batch WHERE type IN ('m.room.message', 'm.room.name', 'm.room.topic')
-       EXCEPT SELECT stream_pos FROM docs)
+      (${stale} EXCEPT SELECT stream_pos FROM docs)
       UNION ALL
       SELECT t.stream_pos FROM batch r
         JOIN room_events t ON t.event_id = COALESCE(r.pdu::json ->> 'redacts', r.pdu::json -> 'content' ->> 'redacts')
@@ -109,19 +108,23 @@ const INDEX_BODY = `
 
 const BATCH_COLUMNS = `e.stream_pos, e.event_id, e.room_id, e.type, e.sender, e.pdu, e.redacted_by`;
 
-/** Events in (after, upTo]: the indexable ones and the redactions among them. */
+/**
+ * Events in (after, upTo]: the indexable ones and the redactions among them. Every row in the
+ * range must be one of docs, which also clears rows whose event is gone (a room purged while a
+ * reindex had already read it).
+ */
 const INDEX_RANGE_SQL = `
   WITH batch AS (
     SELECT ${BATCH_COLUMNS} FROM room_events e
     WHERE e.stream_pos > $2 AND e.stream_pos <= $4
       AND e.type IN ('m.room.message', 'm.room.name', 'm.room.topic', 'm.room.redaction')
   ),
-  ${INDEX_BODY}`;
+  ${indexBody('SELECT stream_pos FROM search_events WHERE stream_pos > $2 AND stream_pos <= $4')}`;
 
 /** The given events (just written); $3 lists events they redacted. */
 const INDEX_EVENTS_SQL = `
   WITH batch AS (SELECT ${BATCH_COLUMNS} FROM room_events e WHERE e.event_id = ANY($2::text[])),
-  ${INDEX_BODY}`;
+  ${indexBody(`SELECT stream_pos FROM batch WHERE type IN ('m.room.message', 'm.room.name', 'm.room.topic')`)}`;
 
 /**
  * The search index (search_events) and its catch-up mark (search_position). The index is derived
