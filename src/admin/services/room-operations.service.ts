@@ -7,7 +7,7 @@ import { JobContext } from '../../jobs/job-context.js';
 import { JobService } from '../../jobs/job.service.js';
 import { OnJob } from '../../jobs/on-job.decorator.js';
 import { JobName } from '../../jobs/job.types.js';
-import { PURGED_ROOM_TABLES } from '../../rooms/repositories/room-purge.repository.js';
+import { PURGE_START, PURGED_ROOM_TABLES } from '../../rooms/repositories/room-purge.repository.js';
 import { RoomAdminService } from '../../rooms/services/room-admin.service.js';
 import { SearchService } from '../../search/services/search.service.js';
 import { ServerNoticesService } from '../../notices/services/server-notices.service.js';
@@ -145,9 +145,10 @@ export class RoomOperationsService {
     rows += await this.notices.forgetRoom(roomId);
     let logged = events;
     for (const table of PURGED_ROOM_TABLES) {
-      for (;;) {
-        const n = await this.rooms.purgeBatch(table, roomId, PURGE_BATCH);
+      for (let cursor = PURGE_START[table]; ;) {
+        const { deleted: n, last } = await this.rooms.purgeBatch(table, roomId, cursor, PURGE_BATCH);
         if (n === 0) break;
+        cursor = last;
         rows += n;
         if (table !== 'room_events') continue;
         events += n;

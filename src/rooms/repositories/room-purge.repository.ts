@@ -12,17 +12,52 @@ export const PURGED_ROOM_TABLES = [
 ] as const;
 export type PurgedRoomTable = (typeof PURGED_ROOM_TABLES)[number];
 
-// Each batch is its own short transaction, so a purge never holds long locks and can stop anywhere.
+/**
+ * Each batch is its own short transaction, so a purge never holds long locks and can stop
+ * anywhere. Batches walk the room's index from a cursor (the last key deleted) instead of from the
+ * start: the deleted rows stay in the index until vacuum, and re-reading them on every batch would
+ * make a big purge quadratic. Each statement answers how many rows went and the last key.
+ */
 const DELETE_BATCH_SQL: Record<PurgedRoomTable, string> = {
   room_events: `
-    DELETE FROM room_events e USING (
-      SELECT stream_pos FROM room_events WHERE room_id = $1 ORDER BY stream_pos LIMIT $2
-    ) d WHERE e.stream_pos = d.stream_pos`,
-  room_state: `DELETE FROM room_state WHERE ctid = ANY(ARRAY(SELECT ctid FROM room_state WHERE room_id = $1 LIMIT $2))`,
-  room_memberships: `DELETE FROM room_memberships WHERE ctid = ANY(ARRAY(SELECT ctid FROM room_memberships WHERE room_id = $1 LIMIT $2))`,
-  room_receipts: `DELETE FROM room_receipts WHERE ctid = ANY(ARRAY(SELECT ctid FROM room_receipts WHERE room_id = $1 LIMIT $2))`,
-  room_typing: `DELETE FROM room_typing WHERE ctid = ANY(ARRAY(SELECT ctid FROM room_typing WHERE room_id = $1 LIMIT $2))`,
-  room_aliases: `DELETE FROM room_aliases WHERE ctid = ANY(ARRAY(SELECT ctid FROM room_aliases WHERE room_id = $1 LIMIT $2))`,
+    WITH d AS (
+      DELETE FROM room_events e USING (
+        SELECT stream_pos FROM room_events WHERE room_id = $1 AND stream_pos > $2::bigint ORDER BY stream_pos LIMIT $3
+      ) b WHERE e.stream_pos = b.stream_pos RETURNING e.stream_pos
+    ) SELECT count(*) AS n, max(stream_pos)::text AS last FROM d`,
+  room_state: `
+    WITH d AS (
+      DELETE FROM room_state s USING (
+        SELECT ctid, from_pos FROM room_state WHERE room_id = $1 AND from_pos > $2::bigint ORDER BY from_pos LIMIT $3
+      ) b WHERE s.ctid = b.ctid RETURNING b.from_pos
+    ) SELECT count(*) AS n, max(from_pos)::text AS last FROM d`,
+  room_memberships: `
+    WITH d AS (
+      DELETE FROM room_memberships m USING (
+        SELECT user_id FROM room_memberships WHERE room_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3
+      ) b WHERE m.room_id = $1 AND m.user_id = b.user_id RETURNING m.user_id
+    ) SELECT count(*) AS n, max(user_id) AS last FROM d`,
+  // Small tables (a row per member at most): no cursor needed, $2 is ignored.
+  room_receipts: smallTable('room_receipts'),
+  room_typing: smallTable('room_typing'),
+  room_aliases: smallTable('room_aliases'),
+};
+
+function smallTable(table: string): string {
+  return `
+    WITH d AS (
+      DELETE FROM ${table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${table} WHERE room_id = $1 LIMIT $3)) RETURNING 1
+    ) SELECT count(*) AS n, $2::text AS last FROM d`;
+}
+
+/** Where a table's deletion starts: before every key. */
+export const PURGE_START: Record<PurgedRoomTable, string> = {
+  room_events: '0',
+  room_state: '0',
+  room_memberships: '',
+  room_receipts: '',
+  room_typing: '',
+  room_aliases: '',
 };
 
 @Injectable()
@@ -45,8 +80,19 @@ export class RoomPurgeRepository {
     });
   }
 
-  deleteBatch(table: PurgedRoomTable, roomId: string, limit: number): Promise<number> {
-    return this.sql.exec(DELETE_BATCH_SQL[table], [roomId, limit]);
+  /** Deletes up to `limit` rows after the cursor `after`; answers how many and the new cursor. */
+  async deleteBatch(
+    table: PurgedRoomTable,
+    roomId: string,
+    after: string,
+    limit: number,
+  ): Promise<{ deleted: number; last: string }> {
+    const row = await this.sql.one<{ n: string; last: string | null }>(DELETE_BATCH_SQL[table], [
+      roomId,
+      after,
+      limit,
+    ]);
+    return { deleted: Number(row!.n), last: row!.last ?? after };
   }
 
   /** The last step: with the room row gone, its ID can be used again. */

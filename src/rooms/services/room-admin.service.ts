@@ -105,8 +105,9 @@ export class RoomAdminService {
     return this.purges.countEvents(roomId);
   }
 
-  purgeBatch(table: PurgedRoomTable, roomId: string, limit: number): Promise<number> {
-    return this.purges.deleteBatch(table, roomId, limit);
+  /** Deletes the next batch of a table's rows for the room, after the cursor; answers the new cursor. */
+  purgeBatch(table: PurgedRoomTable, roomId: string, after: string, limit: number) {
+    return this.purges.deleteBatch(table, roomId, after, limit);
   }
 
   deleteRoomRow(roomId: string): Promise<void> {
