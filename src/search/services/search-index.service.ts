@@ -15,8 +15,10 @@ import {
 
 /** Events per indexing statement, for the reindex (Dendrite's batch size) and the catch-up. */
 export const INDEX_BATCH = 1000;
-/** Reindex batches in flight: to_tsvector is CPU-bound in PostgreSQL, so two keep two cores busy. */
+/** Reindex batches running at once: to_tsvector is CPU-bound in PostgreSQL, so two keep two cores busy. */
 const REINDEX_CONCURRENCY = 2;
+/** Batches started but not yet booked (finished ones wait for those before them): bounds the work a crash repeats. */
+const REINDEX_WINDOW = 8;
 /** How long the catch-up waits after a write, so that a burst of writes costs one catch-up. */
 const CATCH_UP_DELAY_MS = 1000;
 
@@ -27,6 +29,16 @@ interface ReindexCheckpoint {
   indexed: number;
   total: number;
   startedAt: number;
+}
+
+/** One reindex batch: events in (previous batch's end, end]. */
+interface Batch {
+  end: number;
+  finished: boolean;
+  failed: boolean;
+  outcome?: IndexOutcome;
+  error?: unknown;
+  settled: Promise<void>;
 }
 
 const isIndexed = (type: string) => (INDEXED_TYPES as string[]).includes(type);
@@ -120,37 +132,51 @@ export class SearchIndexService implements OnApplicationBootstrap, OnModuleDestr
         : `Resuming indexing after stream position ${after} (${done}/${total})`,
     );
 
-    // Batches run concurrently but are settled in order of their positions, so the checkpoint only
-    // moves past finished work.
-    const inFlight: { end: number; outcome: Promise<IndexOutcome> }[] = [];
+    // Batches run concurrently, and a new one starts as soon as any finishes; they are booked in
+    // order of their positions, so the checkpoint only ever moves past finished work.
+    const window: Batch[] = [];
     let next = after;
     let exhausted = false;
-    const refill = async () => {
-      while (!exhausted && inFlight.length < REINDEX_CONCURRENCY) {
+    const running = () => window.filter((b) => !b.finished).length;
+    const fill = async () => {
+      while (!exhausted && running() < REINDEX_CONCURRENCY && window.length < REINDEX_WINDOW) {
         const end = await this.index.nextBatchEnd(next, INDEX_BATCH, true);
         if (end === null) {
           exhausted = true;
           return;
         }
-        const outcome = this.index.indexRange(this.config.SEARCH_LANGUAGE, next, end);
-        // Awaited below in order; a failure is handled there, not as an unhandled rejection.
-        outcome.catch(() => undefined);
-        inFlight.push({ end, outcome });
+        const batch: Batch = { end, finished: false, failed: false, settled: Promise.resolve() };
+        batch.settled = this.index
+          .indexRange(this.config.SEARCH_LANGUAGE, next, end)
+          .then(
+            (outcome) => void (batch.outcome = outcome),
+            (err: unknown) => {
+              batch.failed = true;
+              batch.error = err;
+            },
+          )
+          .finally(() => (batch.finished = true));
+        window.push(batch);
         next = end;
       }
     };
-    await refill();
-    for (let head = inFlight.shift(); head; head = inFlight.shift()) {
-      const outcome = await head.outcome;
-      // Keep the database busy while this batch is booked.
-      await refill();
-      after = head.end;
-      done += outcome.fetched;
-      indexed += outcome.indexed;
-      const shownTotal = Math.max(total, done);
-      await ctx.progress(done, shownTotal);
-      await ctx.saveCheckpoint({ after, done, indexed, total, startedAt });
-      await ctx.log(`Indexed ${outcome.fetched} events (${done}/${shownTotal})`);
+    for (;;) {
+      await fill();
+      if (window.length === 0) break;
+      if (!window[0].finished) await Promise.race(window.filter((b) => !b.finished).map((b) => b.settled));
+      await fill();
+      while (window[0]?.finished) {
+        const batch = window.shift()!;
+        if (batch.failed) throw batch.error;
+        const outcome = batch.outcome!;
+        after = batch.end;
+        done += outcome.fetched;
+        indexed += outcome.indexed;
+        const shownTotal = Math.max(total, done);
+        await ctx.progress(done, shownTotal);
+        await ctx.saveCheckpoint({ after, done, indexed, total, startedAt });
+        await ctx.log(`Indexed ${outcome.fetched} events (${done}/${shownTotal})`);
+      }
     }
 
     await this.index.flushPendingEntries();
