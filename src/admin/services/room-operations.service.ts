@@ -125,6 +125,8 @@ export class RoomOperationsService {
       return { events: ctx.checkpoint.events ?? 0, rows: ctx.checkpoint.rows ?? 0, seconds: 0 };
     }
     if (lifecycle === 'active') await this.rooms.markPurged(roomId);
+    // A checkpoint means an earlier run (killed, or failed and retried) got this far.
+    const resuming = ctx.checkpoint.total !== undefined;
     const remaining = await this.rooms.countEvents(roomId);
     // On a retry after a crash, what is gone is what is no longer there (the last batch before the
     // crash may have been deleted without its checkpoint being saved).
@@ -132,17 +134,20 @@ export class RoomOperationsService {
     let events = total - remaining;
     let rows = ctx.checkpoint.rows ?? 0;
     await ctx.saveCheckpoint({ total, events, rows });
-    // A checkpoint means an earlier run (killed, or failed and retried) got this far.
     await ctx.log(
-      ctx.checkpoint.total === undefined
+      !resuming
         ? `Purging room ${roomId}: ${total} events`
         : `Resuming the purge of ${roomId}: ${remaining} of ${total} events left`,
     );
 
     // What other modules keep about the room goes first; the room's own tables, events last.
-    rows += await this.accountData.deleteForRoom(roomId);
-    rows += await this.search.deleteRoom(roomId);
-    rows += await this.notices.forgetRoom(roomId);
+    const accountData = await this.accountData.deleteForRoom(roomId);
+    const searchRows = await this.search.deleteRoom(roomId);
+    const noticeRooms = await this.notices.forgetRoom(roomId);
+    rows += accountData + searchRows + noticeRooms;
+    await ctx.log(
+      `Removed ${accountData} account-data rows, ${searchRows} search-index rows and ${noticeRooms} notices-room records of ${roomId}`,
+    );
     let logged = events;
     for (const table of PURGED_ROOM_TABLES) {
       for (let cursor = PURGE_START[table]; ;) {
