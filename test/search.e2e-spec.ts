@@ -1,5 +1,6 @@
 import * as sdk from 'matrix-js-sdk';
 import { logger as sdkLogger } from 'matrix-js-sdk/lib/logger.js';
+import { SearchService } from '../src/search/services/search.service.js';
 import { expectMatchesSpec } from './helpers/matrix-schema.js';
 import { RoomClient, client, expectStatus } from './helpers/room-client.js';
 import { TestApp } from './helpers/test-app.js';
@@ -293,6 +294,16 @@ describe('search', () => {
       'grouped word 1 in a',
       'grouped word 0 in a',
     ]);
+  });
+
+  it("deletes a room's rows for the purge, and only that room's", async () => {
+    const doomed = await alice.createRoom({ name: 'Doomed purgeword room' });
+    const kept = await alice.createRoom();
+    for (let i = 0; i < 3; i++) await alice.send(doomed, `purgeword ${i}`);
+    await alice.send(kept, 'purgeword kept');
+    expect((await found(alice, { search_term: 'purgeword' })).count).toBe(5);
+    expect(await t.app.get(SearchService).deleteRoom(doomed)).toBe(4); // the name and three messages
+    expect(bodiesOf(await found(alice, { search_term: 'purgeword' }))).toEqual(['purgeword kept']);
   });
 
   it('answers bad requests with Matrix 4xx errors', async () => {

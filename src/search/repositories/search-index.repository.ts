@@ -196,12 +196,25 @@ export class SearchIndexRepository {
     await this.sql.query(`SELECT gin_clean_pending_list('search_events_vector_idx'::regclass)`);
   }
 
-  /** Deletes up to `limit` of a room's rows; returns how many. */
-  deleteRoomBatch(roomId: string, limit: number): Promise<number> {
-    return this.sql.exec(
-      `DELETE FROM search_events WHERE stream_pos IN (SELECT stream_pos FROM search_events WHERE room_id = $1 LIMIT $2)`,
-      [roomId, limit],
+  /**
+   * Deletes the rows of a room's next `limit` events after position `after`, found through
+   * room_events' own (room_id, stream_pos) index; null when the room has no events left there.
+   */
+  async deleteRoomBatch(
+    roomId: string,
+    after: number,
+    limit: number,
+  ): Promise<{ last: number; deleted: number } | null> {
+    const row = await this.sql.one<{ last: string | null; deleted: number }>(
+      `WITH doomed AS (
+         SELECT stream_pos FROM room_events WHERE room_id = $1 AND stream_pos > $2 ORDER BY stream_pos LIMIT $3
+       ), gone AS (
+         DELETE FROM search_events WHERE stream_pos IN (SELECT stream_pos FROM doomed) RETURNING 1
+       )
+       SELECT (SELECT max(stream_pos) FROM doomed) AS last, (SELECT count(*) FROM gone)::int AS deleted`,
+      [roomId, after, limit],
     );
+    return row?.last == null ? null : { last: Number(row.last), deleted: row.deleted };
   }
 
   /**

@@ -105,13 +105,18 @@ export class SearchIndexService implements OnApplicationBootstrap, OnModuleDestr
     return this.jobs.start(JobName.SearchReindex, {});
   }
 
-  /** Removes a room's rows in batches (the purge of a room). */
+  /**
+   * Removes a room's rows in batches (the purge of a room), going through the room's events: call
+   * it before the events are deleted. (Rows that outlive their event anyway are cleared by the next
+   * reindex, whose batches keep only rows of current events.)
+   */
   async deleteRoom(roomId: string): Promise<number> {
     let deleted = 0;
-    for (;;) {
-      const n = await this.index.deleteRoomBatch(roomId, INDEX_BATCH);
-      deleted += n;
-      if (n < INDEX_BATCH) return deleted;
+    for (let after = 0; ;) {
+      const batch = await this.index.deleteRoomBatch(roomId, after, INDEX_BATCH);
+      if (!batch) return deleted;
+      deleted += batch.deleted;
+      after = batch.last;
     }
   }
 
