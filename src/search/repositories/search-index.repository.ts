@@ -60,7 +60,8 @@ export interface SearchQuery {
 const indexBody = (stale: string) => `
   parsed AS MATERIALIZED (
     SELECT b.event_id, b.room_id, b.sender, b.stream_pos, b.type, k.field,
-           b.pdu::json -> 'content' -> k.field AS value
+           -- PostgreSQL text cannot hold NUL: drop \\u0000 escapes (valid JSON, stored in the PDU) before extracting
+           replace(b.pdu, '\\u0000', '')::json -> 'content' -> k.field AS value
     FROM batch b
     CROSS JOIN LATERAL (
       SELECT CASE b.type WHEN 'm.room.message' THEN 'body' WHEN 'm.room.name' THEN 'name' ELSE 'topic' END AS field
