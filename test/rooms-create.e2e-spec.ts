@@ -348,13 +348,11 @@ describe('discovery and account endpoints match the spec', () => {
 
   it('GET and POST /login', async () => {
     expectMatchesSpec(expectStatus(await t.http.get(`${CS}/login`), 200), 'login.yaml', 'get', '/login');
-    const ok = await t.http
-      .post(`${CS}/login`)
-      .send({
-        type: 'm.login.password',
-        identifier: { type: 'm.id.user', user: 'alice' },
-        password: 'correct horse battery',
-      });
+    const ok = await t.http.post(`${CS}/login`).send({
+      type: 'm.login.password',
+      identifier: { type: 'm.id.user', user: 'alice' },
+      password: 'correct horse battery',
+    });
     expectMatchesSpec(expectStatus(ok, 200), 'login.yaml', 'post', '/login');
     const wrong = await t.http
       .post(`${CS}/login`)

@@ -50,13 +50,11 @@ export async function seedRoom(app: INestApplicationContext, options: SeedOption
   await accounts.createAccountsBulk(members, options.password);
   const userIds = members.map((m) => `@${m}:${serverName}`);
 
-  const { room_id: roomId } = await app
-    .get(RoomCreationService)
-    .createRoom(userIds[0], {
-      preset: 'public_chat',
-      name: `Seeded room ${options.prefix}`,
-      topic: 'Built by npm run seed',
-    });
+  const { room_id: roomId } = await app.get(RoomCreationService).createRoom(userIds[0], {
+    preset: 'public_chat',
+    name: `Seeded room ${options.prefix}`,
+    topic: 'Built by npm run seed',
+  });
   // createRoom writes six events: create, join, power levels, join rules, history visibility, guest access (+ name, topic).
   let written = 8;
   const total = Math.max(options.roomEvents, written + userIds.length - 1);
