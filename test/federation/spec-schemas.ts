@@ -3,8 +3,8 @@ import { dirname, resolve } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { load as loadYaml } from 'js-yaml';
 
-/** The official OpenAPI definitions of the Matrix spec (shared/matrix-spec-api beside the repo). */
-export const SPEC_API_DIR = resolve(process.cwd(), '../shared/matrix-spec-api/api');
+/** The official OpenAPI definitions of the Matrix spec (vendored unchanged in test/fixtures/matrix-spec-api, Apache-2.0). */
+export const SPEC_API_DIR = resolve(process.cwd(), 'test/fixtures/matrix-spec-api/api');
 
 const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
 

@@ -6,7 +6,7 @@ import { load as loadYaml } from 'js-yaml';
 
 /**
  * Checks answers against the Matrix specification's own OpenAPI definitions
- * (`shared/matrix-spec-api`, beside the repository):
+ * (vendored unchanged in `test/fixtures/matrix-spec-api`, Apache-2.0):
  *
  *   expectMatchesSpec(res, 'sync.yaml', 'get', '/sync');
  *   expectMatchesSpec(res, 'room_state.yaml', 'put', '/rooms/{roomId}/state/{eventType}/{stateKey}');
@@ -31,7 +31,7 @@ import { load as loadYaml } from 'js-yaml';
  * - `x-*` annotations are ignored (ajv in non-strict mode).
  */
 
-export const SPEC_DIR = resolve(process.cwd(), '../shared/matrix-spec-api');
+export const SPEC_DIR = resolve(process.cwd(), 'test/fixtures/matrix-spec-api');
 const CLIENT_SERVER = 'api/client-server';
 const ERROR_SCHEMA = 'definitions/errors/error.yaml';
 
