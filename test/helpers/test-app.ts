@@ -86,6 +86,9 @@ export class TestApp {
     await app.listen(0, '127.0.0.1');
     const { port } = app.getHttpServer().address() as AddressInfo;
     const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2 });
+    // pool.end() resolves before its sockets close; the database drop that follows (WITH FORCE) can
+    // then terminate a closing client, and an unhandled pool 'error' would fail whatever test runs next.
+    pool.on('error', () => undefined);
     return new TestApp(app, config, logs, `http://127.0.0.1:${port}`, pool);
   }
 
