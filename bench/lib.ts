@@ -69,7 +69,9 @@ export class BenchServer {
   async start(extra: Record<string, string> = {}): Promise<void> {
     const port = await freePort();
     this.baseUrl = `http://127.0.0.1:${port}`;
-    const proc = spawn(process.execPath, [join(DIST, 'src/main.js')], {
+    // BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server under load.
+    const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const proc = spawn(process.execPath, [...nodeArgs, join(DIST, 'src/main.js')], {
       env: { ...process.env, ...this.env, PORT: String(port), ...extra },
       stdio: ['ignore', 'inherit', 'inherit'],
     });

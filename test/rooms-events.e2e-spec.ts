@@ -109,6 +109,56 @@ describe('send and transaction idempotence', () => {
     expect(await countTxn(id)).toBe(1);
   });
 
+  it('a burst of sends into one room: every sender gets its own event, the history stays one chain', async () => {
+    // Concurrent sends into a room are written in batches; each must still be answered as if sent alone.
+    const room = await alice.createRoom({ preset: 'public_chat' });
+    const members = await Promise.all(['burst1', 'burst2', 'burst3'].map((name) => client(t, name)));
+    for (const m of members) await m.join(room);
+    const outsider = await client(t, 'burst_outsider');
+    const retried = txn();
+    const first = expectStatus(
+      await alice.sendRaw(room, { msgtype: 'm.text', body: 'before the burst' }, 'm.room.message', retried),
+      200,
+    );
+
+    const sends = [alice, ...members].flatMap((who) =>
+      Array.from({ length: 10 }, (_, n) =>
+        who.sendRaw(room, { msgtype: 'm.text', body: `${who.userId} ${n}` }),
+      ),
+    );
+    const [results, refused, retry] = await Promise.all([
+      Promise.all(sends),
+      outsider.sendRaw(room, { msgtype: 'm.text', body: 'not a member' }),
+      alice.sendRaw(room, { msgtype: 'm.text', body: 'before the burst' }, 'm.room.message', retried),
+    ]);
+    for (const r of results) expectStatus(r, 200);
+    expectRefused(refused, 403, 'M_FORBIDDEN', /not joined/);
+    expect(expectStatus(retry, 200).body.event_id).toBe(first.body.event_id);
+    expect(new Set(results.map((r) => r.body.event_id)).size).toBe(sends.length);
+
+    // Each answer names the event holding that sender's message, and the events form one chain.
+    const rows = await t.sql<{ event_id: string; depth: number; pdu: string }>(
+      `SELECT event_id, depth::int AS depth, pdu FROM room_events WHERE room_id = $1 ORDER BY depth`,
+      [room],
+    );
+    const byId = new Map(rows.map((r) => [r.event_id, JSON.parse(r.pdu)]));
+    results.forEach((r, i) => {
+      const sender = [alice, ...members][Math.floor(i / 10)];
+      expect(byId.get(r.body.event_id).content.body).toBe(`${sender.userId} ${i % 10}`);
+    });
+    rows.slice(1).forEach((row, i) => {
+      expect(row.depth).toBe(rows[i].depth + 1);
+      expect(byId.get(row.event_id).prev_events).toEqual([rows[i].event_id]);
+    });
+    expect(rows.filter((r) => byId.get(r.event_id).content.body === 'not a member')).toEqual([]);
+    // Written in batches: fewer transactions (xmin) than events.
+    const [{ transactions }] = await t.sql<{ transactions: number }>(
+      `SELECT count(DISTINCT xmin::text)::int AS transactions FROM room_events WHERE event_id = ANY($1)`,
+      [results.map((r) => r.body.event_id)],
+    );
+    expect(transactions).toBeLessThan(sends.length);
+  });
+
   it('returns the same event after the server restarts on the same database', async () => {
     const id = txn();
     const first = expectStatus(

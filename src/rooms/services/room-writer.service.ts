@@ -70,6 +70,24 @@ function checkDraft(draft: EventDraft): void {
     throw M.badJson('displayname and avatar_url must not contain NUL characters');
 }
 const MAX_BATCH = 2000;
+/** The most queued client drafts written as one batch. */
+const MAX_COALESCED = 100;
+
+type Prepare = (
+  tx: Tx,
+  opened: Record<string, unknown>[][],
+) => Promise<{ room: RoomRow; state: StoredEvent[] }>;
+
+interface Persisted extends SendResult {
+  redacted: string[];
+}
+
+/** A single draft waiting in its room's queue, and its caller. */
+interface Waiting {
+  draft: EventDraft;
+  resolve: (result: SendResult) => void;
+  reject: (err: unknown) => void;
+}
 
 /** Current state loaded for a batch, updated as each accepted draft becomes an event. */
 class WorkingState implements AuthState {
@@ -102,6 +120,8 @@ class WorkingState implements AuthState {
 @Injectable()
 export class RoomWriterService {
   private readonly logger = new Logger(RoomWriterService.name);
+  /** Drafts waiting to be written, per room with a write in flight in this process. */
+  private readonly queues = new Map<string, Waiting[]>();
 
   constructor(
     private readonly sql: SqlService,
@@ -143,30 +163,94 @@ export class RoomWriterService {
     return this.events.findByTxn(sender, txn.device, txn.scope, txn.id);
   }
 
-  /** Sends drafts into an existing room, in order. */
+  /**
+   * Sends drafts into an existing room, in order. A single draft (a client's send, a membership
+   * change) joins the room's queue in this process: while one write to the room is in flight, the
+   * drafts that arrive meanwhile are written together as the next batch, so a busy room pays for
+   * its lock, state read and commit once per batch instead of once per event. Each draft is still
+   * authorised against the state its predecessors left, exactly as if they had been sent one by one.
+   */
   async send(roomId: string, drafts: EventDraft[], options: SendOptions = {}): Promise<SendResult> {
+    if (drafts.length !== 1 || options.skipRejected) return this.sendNow(roomId, drafts, options);
+    checkDraft(drafts[0]);
+    return new Promise<SendResult>((resolve, reject) => {
+      const waiting = { draft: drafts[0], resolve, reject };
+      const queue = this.queues.get(roomId);
+      if (queue) {
+        queue.push(waiting);
+        return;
+      }
+      this.queues.set(roomId, [waiting]);
+      void this.drain(roomId);
+    });
+  }
+
+  /** Writes the room's queued drafts batch by batch until none are left (never throws). */
+  private async drain(roomId: string): Promise<void> {
+    const queue = this.queues.get(roomId)!;
+    while (queue.length > 0) {
+      const batch = queue.splice(0, MAX_COALESCED);
+      if (batch.length === 1) await this.sendOne(roomId, batch[0]);
+      else await this.sendCoalesced(roomId, batch);
+    }
+    this.queues.delete(roomId);
+  }
+
+  private async sendOne(roomId: string, waiting: Waiting): Promise<void> {
+    try {
+      waiting.resolve(await this.sendNow(roomId, [waiting.draft]));
+    } catch (err) {
+      waiting.reject(err);
+    }
+  }
+
+  private async sendCoalesced(roomId: string, batch: Waiting[]): Promise<void> {
+    let written: Persisted;
+    try {
+      written = await this.persistInto(
+        roomId,
+        batch.map((w) => w.draft),
+        { skipRejected: true },
+      );
+    } catch {
+      // The batch rolled back as a whole (a retried transaction ID, an event too large, a purged
+      // room): send each draft alone so each caller gets the answer it would have had.
+      for (const waiting of batch) await this.sendOne(roomId, waiting);
+      return;
+    }
+    const refused = new Set(written.rejected.map((r) => r.draft));
+    // Announced without holding up the next batch; each caller is answered once its events are
+    // announced (searchable, /sync woken), as a lone send would be.
+    const announced =
+      written.events.length > 0 ? this.announce(roomId, written.events, written.redacted) : Promise.resolve();
+    let next = 0;
+    const refusedWaiting: Waiting[] = [];
+    for (const waiting of batch) {
+      if (refused.has(waiting.draft)) {
+        refusedWaiting.push(waiting);
+        continue;
+      }
+      const event = written.events[next++];
+      void announced.then(() => waiting.resolve({ events: [event], rejected: [] }));
+    }
+    // A refused draft is sent again alone: it gets its 403, or, for a retried client transaction
+    // that succeeded before, the original event.
+    for (const waiting of refusedWaiting) await this.sendOne(roomId, waiting);
+  }
+
+  /** Sends drafts into an existing room as one transaction. */
+  private async sendNow(
+    roomId: string,
+    drafts: EventDraft[],
+    options: SendOptions = {},
+  ): Promise<SendResult> {
     // A retried client transaction returns the event it created the first time, also after a
     // restart: the unique index on the transaction refuses the duplicate and we answer the original.
     const txn = drafts.length === 1 ? drafts[0].txn : undefined;
     try {
-      for (const draft of drafts) checkDraft(draft);
-      // Lock the room, then read the state the auth rules need, in the round trip that opens the
-      // transaction (the state is read after the lock is granted, so it is current).
-      const opening = [
-        this.rooms.lockStatement(roomId),
-        this.state.currentStatement(roomId, this.neededKeys(drafts)),
-      ];
-      return await this.write(
-        roomId,
-        drafts,
-        options,
-        async (_tx, [[roomRow], stateRows]) => {
-          const room = roomRow as unknown as RoomRow | undefined;
-          if (!room || room.purged_ts !== null) throw M.notFound('Room not found');
-          return { room, state: RoomStateRepository.rowsToEvents(stateRows) };
-        },
-        opening,
-      );
+      const written = await this.persistInto(roomId, drafts, options);
+      if (written.events.length > 0) await this.announce(roomId, written.events, written.redacted);
+      return { events: written.events, rejected: written.rejected };
     } catch (err) {
       // A duplicate transaction (unique violation), or a retry that would now be refused (the user
       // left, the room was purged): if the transaction already succeeded, its answer stands.
@@ -178,21 +262,50 @@ export class RoomWriterService {
     }
   }
 
+  /** Persists drafts into an existing room, without announcing them. */
+  private persistInto(roomId: string, drafts: EventDraft[], options: SendOptions): Promise<Persisted> {
+    for (const draft of drafts) checkDraft(draft);
+    // Lock the room, then read the state the auth rules need, in the round trip that opens the
+    // transaction (the state is read after the lock is granted, so it is current).
+    const opening = [
+      this.rooms.lockStatement(roomId),
+      this.state.currentStatement(roomId, this.neededKeys(drafts)),
+    ];
+    return this.persist(
+      drafts,
+      options,
+      async (_tx, [[roomRow], stateRows]) => {
+        const room = roomRow as unknown as RoomRow | undefined;
+        if (!room || room.purged_ts !== null) throw M.notFound('Room not found');
+        return { room, state: RoomStateRepository.rowsToEvents(stateRows) };
+      },
+      opening,
+    );
+  }
+
   private async write(
     roomId: string,
     drafts: EventDraft[],
     options: SendOptions,
-    prepare: (
-      tx: Tx,
-      opened: Record<string, unknown>[][],
-    ) => Promise<{ room: RoomRow; state: StoredEvent[] }>,
+    prepare: Prepare,
     opening?: string[],
   ): Promise<SendResult> {
-    if (drafts.length === 0) return { events: [], rejected: [] };
+    const { events, rejected, redacted } = await this.persist(drafts, options, prepare, opening);
+    if (events.length > 0) await this.announce(roomId, events, redacted);
+    return { events, rejected };
+  }
+
+  private async persist(
+    drafts: EventDraft[],
+    options: SendOptions,
+    prepare: Prepare,
+    opening?: string[],
+  ): Promise<Persisted> {
+    if (drafts.length === 0) return { events: [], rejected: [], redacted: [] };
     if (drafts.length > MAX_BATCH) throw new Error(`batches are limited to ${MAX_BATCH} events`);
     // Before the state lookup, which queries by these types and keys.
     for (const draft of drafts) checkDraft(draft);
-    const { events, rejected, redacted } = await this.sql.transaction(
+    return this.sql.transaction(
       async (tx, opened) => {
         const { room, state } = await prepare(tx, opened);
         const working = new WorkingState(state);
@@ -206,8 +319,6 @@ export class RoomWriterService {
       },
       { holdsStreamHead: true, opening },
     );
-    if (events.length > 0) await this.announce(roomId, events, redacted);
-    return { events, rejected };
   }
 
   /** State keys the auth rules need for these drafts. */
