@@ -16,3 +16,14 @@ export interface DevicesChanged {
   deviceIds: string[];
   deleted: boolean;
 }
+
+/**
+ * A user's device list (local or cached remote) moved to `position` in the device-list stream. The
+ * accounts module knows no rooms: rooms fans the /sync wake-up out to the rooms the user is in, so
+ * that everyone sharing a room with them hears of it without waiting for their long-poll to time out.
+ */
+export const DeviceListChangedEvent = 'accounts.device_list_changed';
+export interface DeviceListChanged {
+  userId: string;
+  position: number;
+}

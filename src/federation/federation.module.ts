@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AccountsModule } from '../accounts/accounts.module.js';
+import { RoomsModule } from '../rooms/rooms.module.js';
 import { FederationAuthGuard } from './auth/federation-auth.guard.js';
 import { ClientKeysController } from './controllers/client-keys.controller.js';
 import { FederationKeysController } from './controllers/federation-keys.controller.js';
@@ -21,7 +22,7 @@ import { TransactionService } from './services/transaction.service.js';
  * federation user-keys endpoints, remote device lists).
  */
 @Module({
-  imports: [AccountsModule],
+  imports: [AccountsModule, RoomsModule],
   controllers: [
     KeyServerController,
     FederationVersionController,

@@ -12,6 +12,7 @@ import { RoomRepository } from './repositories/room.repository.js';
 import { RoomStateRepository } from './repositories/room-state.repository.js';
 import { RoomPurgeRepository } from './repositories/room-purge.repository.js';
 import { RoomAdminService } from './services/room-admin.service.js';
+import { DeviceListTrackingService } from './services/device-list-tracking.service.js';
 import { DirectoryService } from './services/directory.service.js';
 import { EphemeralService } from './services/ephemeral.service.js';
 import { MembershipService } from './services/membership.service.js';
@@ -42,6 +43,7 @@ import { VisibilityService } from './services/visibility.service.js';
     DirectoryService,
     EphemeralService,
     RoomStreamService,
+    DeviceListTrackingService,
   ],
   exports: [
     RoomAdminService,
@@ -51,6 +53,7 @@ import { VisibilityService } from './services/visibility.service.js';
     RoomStreamService,
     RoomWriterService,
     DirectoryService,
+    DeviceListTrackingService,
   ],
 })
 export class RoomsModule {}

@@ -27,6 +27,12 @@ describe('end-to-end keys of local users', () => {
       .put(`/_matrix/client/v3/devices/${alice.deviceId}`)
       .set(auth(alice))
       .send({ display_name: "Alice's phone" });
+    // /keys/changes lists only users sharing a room with the caller.
+    const room = await t.http
+      .post('/_matrix/client/v3/createRoom')
+      .set(auth(alice))
+      .send({ preset: 'public_chat' });
+    await t.http.post(`/_matrix/client/v3/join/${encodeURIComponent(room.body.room_id)}`).set(auth(bob));
   });
   afterAll(async () => {
     await t.close();

@@ -1,11 +1,16 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { OnEvent } from '@nestjs/event-emitter';
+import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
 import { AppConfig } from '../../config/app-config.js';
 import { M } from '../../common/errors/matrix-error.js';
 import { parseUserId } from '../../common/matrix/ids.js';
 import { SqlService } from '../../database/sql.service.js';
 import { StreamNotifier } from '../../database/stream-notifier.service.js';
-import { DevicesChangedEvent, type DevicesChanged } from '../accounts.events.js';
+import {
+  DeviceListChangedEvent,
+  DevicesChangedEvent,
+  type DeviceListChanged,
+  type DevicesChanged,
+} from '../accounts.events.js';
 import { DeviceKeysRepository, type DeviceKeysRow } from './device-keys.repository.js';
 import { DeviceListChangesRepository } from './device-list-changes.repository.js';
 import { OneTimeKeysRepository, type NewKey } from './one-time-keys.repository.js';
@@ -47,6 +52,7 @@ export class KeysService {
     private readonly oneTimeKeys: OneTimeKeysRepository,
     private readonly changes: DeviceListChangesRepository,
     private readonly notifier: StreamNotifier,
+    private readonly events: EventEmitter2,
   ) {}
 
   isLocal(userId: string): boolean {
@@ -250,7 +256,10 @@ export class KeysService {
     }
   }
 
-  /** Wakes /sync long-polls: the user's device list moved to `position`. */
+  /**
+   * Wakes /sync long-polls: the user's own (their device list moved to `position`), and through
+   * DeviceListChangedEvent those of the users sharing a room with them.
+   */
   private async wake(userId: string, position: number): Promise<void> {
     try {
       await this.notifier.notify({ userIds: [userId], position });
@@ -258,6 +267,7 @@ export class KeysService {
       // The change is committed; a missed wake-up only delays a long-poll until its timeout.
       this.logger.warn(`Could not publish a sync wake-up for ${userId}: ${String(err)}`);
     }
+    this.events.emit(DeviceListChangedEvent, { userId, position } satisfies DeviceListChanged);
   }
 
   private checkDeviceKeys(value: unknown, userId: string, deviceId: string): DeviceKeys {

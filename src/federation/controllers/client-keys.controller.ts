@@ -34,7 +34,7 @@ export class ClientKeysController {
 
   /** GET /_matrix/client/v3/keys/changes?from=&to= */
   @Get('keys/changes')
-  changes(@Query() query: KeysChangesQuery) {
-    return this.keys.changes(query.from, query.to);
+  changes(@Caller() caller: Requester, @Query() query: KeysChangesQuery) {
+    return this.keys.changes(caller, query.from, query.to);
   }
 }

@@ -12,6 +12,11 @@ import type {
   RemoteDevice,
 } from '../../accounts/keys/keys.types.js';
 import type { Requester } from '../../accounts/auth/requester.js';
+import { StreamNotifier } from '../../database/stream-notifier.service.js';
+import {
+  DeviceListTrackingService,
+  type DeviceListDelta,
+} from '../../rooms/services/device-list-tracking.service.js';
 import { FederationClient, RemoteServerError } from './federation-client.service.js';
 import { crossSigningKey, isDeviceKeys } from './remote-devices.service.js';
 
@@ -35,6 +40,8 @@ export class E2eKeysService {
     private readonly keys: KeysService,
     private readonly accounts: AccountsService,
     private readonly client: FederationClient,
+    private readonly deviceListTracking: DeviceListTrackingService,
+    private readonly notifier: StreamNotifier,
   ) {}
 
   /** POST /_matrix/client/v3/keys/upload */
@@ -97,12 +104,16 @@ export class E2eKeysService {
     return result;
   }
 
-  /** GET /_matrix/client/v3/keys/changes */
-  async changes(from: string, to: string | undefined) {
+  /**
+   * GET /_matrix/client/v3/keys/changes: /sync's device_lists between two tokens. A `to` past the
+   * stream head (or none) means the head: positions beyond it may still be uncommitted.
+   */
+  async changes(caller: Requester, from: string, to: string | undefined): Promise<DeviceListDelta> {
     const since = parseStreamToken(from, 'from');
-    const upTo = to === undefined || to === '' ? null : parseStreamToken(to, 'to');
-    // "left" needs room membership, which the key server does not know; /sync will fill it.
-    return { changed: await this.keys.changedUsersSince(since, upTo), left: [] as string[] };
+    const requested = to === undefined || to === '' ? null : parseStreamToken(to, 'to');
+    const head = await this.notifier.head();
+    const upTo = requested === null ? head : Math.min(requested, head);
+    return this.deviceListTracking.between(caller.userId, since, upTo);
   }
 
   /** POST /_matrix/federation/v1/user/keys/query: our users only. */

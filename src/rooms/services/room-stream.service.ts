@@ -114,11 +114,6 @@ export class RoomStreamService {
     return roomIds.length === 0 ? Promise.resolve([]) : this.ephemeral.typingChanged(roomIds, after, upTo);
   }
 
-  /** Users who share a joined room with the user (for device-list changes). */
-  usersSharingRooms(userId: string): Promise<string[]> {
-    return this.memberships.usersSharingRooms(userId);
-  }
-
   typingUsers(roomId: string): Promise<string[]> {
     return this.ephemeral.typingUsers(roomId, Date.now());
   }

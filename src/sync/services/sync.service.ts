@@ -9,6 +9,7 @@ import type { ClientEvent, StoredEvent } from '../../rooms/events/pdu.js';
 import { formatToken, parseToken } from '../../rooms/events/stream-token.js';
 import { RoomEventsService } from '../../rooms/services/room-events.service.js';
 import { RoomStreamService } from '../../rooms/services/room-stream.service.js';
+import { DeviceListTrackingService } from '../../rooms/services/device-list-tracking.service.js';
 import type { MembershipRow } from '../../rooms/repositories/membership.repository.js';
 import type { ReceiptRow } from '../../rooms/repositories/ephemeral.repository.js';
 import { FilterService, type SyncFilter } from './filter.service.js';
@@ -72,6 +73,7 @@ export class SyncService {
     private readonly wakeups: WakeupService,
     private readonly notifier: StreamNotifier,
     private readonly keys: KeysService,
+    private readonly deviceListTracking: DeviceListTrackingService,
   ) {}
 
   async sync(requester: Requester, params: SyncParams): Promise<SyncResponse> {
@@ -329,7 +331,7 @@ export class SyncService {
     );
   }
 
-  /** End-to-end encryption bookkeeping: whose devices changed (among people the user shares rooms with) and key counts. */
+  /** End-to-end encryption bookkeeping: whose devices to (re)fetch or stop tracking, and key counts. */
   private async deviceLists(
     requester: Requester,
     initial: boolean,
@@ -337,18 +339,15 @@ export class SyncService {
     upTo: number,
     response: SyncResponse,
   ): Promise<void> {
-    const [counts, fallback, changed] = await Promise.all([
+    const [counts, fallback, lists] = await Promise.all([
       this.keys.oneTimeKeyCounts(requester.userId, requester.deviceId),
       this.keys.unusedFallbackKeyTypes(requester.userId, requester.deviceId),
-      initial ? Promise.resolve([]) : this.keys.changedUsersSince(since, upTo),
+      // An initial sync has nothing to compare with: the client fetches the keys it needs.
+      initial ? undefined : this.deviceListTracking.between(requester.userId, since, upTo),
     ]);
     response.device_one_time_keys_count = counts;
     response.device_unused_fallback_key_types = fallback;
-    if (changed.length > 0) {
-      const shared = new Set(await this.stream.usersSharingRooms(requester.userId));
-      shared.add(requester.userId);
-      response.device_lists.changed = changed.filter((u) => shared.has(u));
-    }
+    if (lists) response.device_lists = lists;
   }
 
   private async inviteEvent(m: MembershipRow): Promise<StoredEvent | undefined> {
