@@ -147,43 +147,4 @@ export class RoomStateRepository {
     );
     return row?.found === true;
   }
-
-  /**
-   * Who shares a joined room with the user just after position `pos`: (room, member) pairs of the
-   * rooms the user was joined to then, with their members joined then (the user included).
-   * Membership is read from the member event itself, as room_state keeps no membership column.
-   */
-  coMembersAt(userId: string, pos: number): Promise<{ room_id: string; user_id: string }[]> {
-    return this.sql.query<{ room_id: string; user_id: string }>(
-      `WITH mine AS (
-         SELECT rs.room_id FROM room_state rs JOIN room_events e ON e.event_id = rs.event_id
-         WHERE rs.type = 'm.room.member' AND rs.state_key = $1 AND rs.from_pos <= $2
-           AND (rs.to_pos IS NULL OR rs.to_pos > $2) AND e.pdu::jsonb -> 'content' ->> 'membership' = 'join'
-       )
-       SELECT rs.room_id, rs.state_key AS user_id FROM room_state rs JOIN room_events e ON e.event_id = rs.event_id
-       WHERE rs.room_id IN (SELECT room_id FROM mine) AND rs.type = 'm.room.member' AND rs.from_pos <= $2
-         AND (rs.to_pos IS NULL OR rs.to_pos > $2) AND e.pdu::jsonb -> 'content' ->> 'membership' = 'join'`,
-      [userId, pos],
-    );
-  }
-
-  /**
-   * Whether any member event landed in (after, upTo] in a room the user was joined to at some
-   * point of that range: the cheap test that tells whether who-shares-a-room-with-whom can have
-   * changed at all.
-   */
-  async memberEventsAround(userId: string, after: number, upTo: number): Promise<boolean> {
-    const row = await this.sql.one<{ found: boolean }>(
-      `SELECT EXISTS (
-         SELECT 1 FROM room_state rs
-         WHERE rs.type = 'm.room.member' AND rs.from_pos > $2 AND rs.from_pos <= $3
-           AND rs.room_id IN (
-             SELECT m.room_id FROM room_state m JOIN room_events e ON e.event_id = m.event_id
-             WHERE m.type = 'm.room.member' AND m.state_key = $1 AND m.from_pos <= $3
-               AND (m.to_pos IS NULL OR m.to_pos > $2) AND e.pdu::jsonb -> 'content' ->> 'membership' = 'join')
-       ) AS found`,
-      [userId, after, upTo],
-    );
-    return row?.found === true;
-  }
 }
