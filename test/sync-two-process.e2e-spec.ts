@@ -142,4 +142,24 @@ describe('two server processes', () => {
     expect(fromB).toEqual(fromA);
     expect(fromA).toEqual(rows.map((r) => r.event_id));
   }, 60_000);
+
+  // Last: it stops B.
+  it('typing accepted by B ends on time for a /sync waiting on A, even once B is gone', async () => {
+    const { next_batch: since } = await alice.sync();
+    const path = `/rooms/${encodeURIComponent(roomId)}/typing/${encodeURIComponent(bob.userId)}`;
+    expectStatus(await viaB.put(path, { typing: true, timeout: 1500 }), 200);
+    const started = await alice.sync({ since, timeout: 10_000 });
+    expect(started.rooms.join[roomId].ephemeral.events).toEqual([
+      { type: 'm.typing', content: { user_ids: [bob.userId] } },
+    ]);
+    // The typing state is in the database, not in B's memory: A ends it without B.
+    await b.stop();
+    const waitFrom = Date.now();
+    const ended = await alice.sync({ since: started.next_batch, timeout: 10_000 });
+    console.log(`typing end reached the /sync on A ${Date.now() - waitFrom} ms after it started waiting`);
+    expect(ended.rooms.join[roomId].ephemeral.events).toEqual([
+      { type: 'm.typing', content: { user_ids: [] } },
+    ]);
+    expect(Date.now() - waitFrom).toBeLessThan(5000);
+  }, 20_000);
 });

@@ -478,6 +478,30 @@ describe('/sync', () => {
       );
     });
 
+    it('ends typing when its timeout passes: a waiting /sync wakes with the user gone', async () => {
+      const { next_batch: since } = await sync(bob);
+      expectStatus(
+        await alice.put(`/rooms/${roomId}/typing/${alice.userId}`, { typing: true, timeout: 800 }),
+        200,
+      );
+      // Typing starting wakes nothing new here (it already happened); the answer is immediate.
+      const started = await sync(bob, { since, timeout: 10_000 });
+      expect(started.rooms.join[roomId].ephemeral.events).toEqual([
+        { type: 'm.typing', content: { user_ids: [alice.userId] } },
+      ]);
+      const waitFrom = Date.now();
+      const ended = await sync(bob, { since: started.next_batch, timeout: 10_000 });
+      const waited = Date.now() - waitFrom;
+      expect(ended.rooms.join[roomId].ephemeral.events).toEqual([
+        { type: 'm.typing', content: { user_ids: [] } },
+      ]);
+      // Woken by the expiry (about 800 ms after the PUT), not by the long-poll's timeout.
+      expect(waited).toBeLessThan(3000);
+      // The end is delivered once: the next sync has nothing new about typing.
+      const after = await sync(bob, { since: ended.next_batch });
+      expect(after.rooms?.join?.[roomId]).toBeUndefined();
+    });
+
     it('delivers read receipts, keeps private ones private, and counts unread messages', async () => {
       const first = await alice.send(roomId, 'read me');
       const second = await alice.send(roomId, 'and me');

@@ -20,6 +20,7 @@ import { RoomCreationService } from './services/room-creation.service.js';
 import { RoomEventsService } from './services/room-events.service.js';
 import { RoomStreamService } from './services/room-stream.service.js';
 import { RoomWriterService } from './services/room-writer.service.js';
+import { TypingExpiryService } from './services/typing-expiry.service.js';
 import { VisibilityService } from './services/visibility.service.js';
 
 /** Rooms: events (PDUs), state, membership, aliases, receipts and typing. The only writer of the room tables. */
@@ -44,6 +45,7 @@ import { VisibilityService } from './services/visibility.service.js';
     EphemeralService,
     RoomStreamService,
     DeviceListTrackingService,
+    TypingExpiryService,
   ],
   exports: [
     RoomAdminService,

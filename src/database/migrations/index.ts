@@ -4,6 +4,7 @@ import { Sync1764250000000 } from './1764250000000-sync.js';
 import { KeysAndFederation1764300000000 } from './1764300000000-keys-and-federation.js';
 import { Search1764400000000 } from './1764400000000-search.js';
 import { Notices1764500000000 } from './1764500000000-notices.js';
+import { TypingExpiry1764600000000 } from './1764600000000-typing-expiry.js';
 
 /** Every migration, in order. Explicit (no globs) so the compiled and test builds agree. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   KeysAndFederation1764300000000,
   Search1764400000000,
   Notices1764500000000,
+  TypingExpiry1764600000000,
 ];

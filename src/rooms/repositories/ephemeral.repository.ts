@@ -62,6 +62,33 @@ export class EphemeralRepository {
     return Number(row!.stream_pos);
   }
 
+  /** Whether a typing notification has timed out without its end having a stream position yet. */
+  async hasExpiredTyping(now: number): Promise<boolean> {
+    const row = await this.sql.one(
+      `SELECT 1 FROM room_typing WHERE expires_ts > 0 AND expires_ts <= $1 LIMIT 1`,
+      [now],
+    );
+    return row !== null;
+  }
+
+  /**
+   * Ends the typing notifications that timed out: each gets a stream position (so /sync sends the
+   * room's new typing set) and expires_ts 0 (so it ends once, whichever process gets there first).
+   * The stream head is locked first, in the order setTyping takes its locks (head, then row):
+   * locking rows first could deadlock with a setTyping on one of them.
+   */
+  expireTyping(now: number): Promise<{ room_id: string; stream_pos: string }[]> {
+    return this.sql.transaction(
+      async (tx) =>
+        tx.query<{ room_id: string; stream_pos: string }>(
+          `UPDATE room_typing SET expires_ts = 0, stream_pos = lattice_next_stream_pos()
+           WHERE expires_ts > 0 AND expires_ts <= $1 RETURNING room_id, stream_pos`,
+          [now],
+        ),
+      { holdsStreamHead: true, opening: ['SELECT pos FROM lattice_stream_head FOR UPDATE'] },
+    );
+  }
+
   /** Rooms whose typing set changed in (after, upTo]. */
   async typingChanged(roomIds: string[], after: number, upTo: number): Promise<string[]> {
     const rows = await this.sql.query<{ room_id: string }>(

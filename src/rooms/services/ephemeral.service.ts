@@ -7,6 +7,7 @@ import type { Requester } from '../../accounts/auth/requester.js';
 import { EphemeralRepository } from '../repositories/ephemeral.repository.js';
 import { MembershipRepository } from '../repositories/membership.repository.js';
 import { RoomEventRepository } from '../repositories/room-event.repository.js';
+import { TypingExpiryService } from './typing-expiry.service.js';
 
 const MAX_TYPING_MS = 120_000;
 const RECEIPT_TYPES = ['m.read', 'm.read.private'] as const;
@@ -20,6 +21,7 @@ export class EphemeralService {
     private readonly events: RoomEventRepository,
     private readonly accountData: AccountDataService,
     private readonly notifier: StreamNotifier,
+    private readonly typingExpiry: TypingExpiryService,
   ) {}
 
   async setTyping(
@@ -34,6 +36,7 @@ export class EphemeralService {
     const expires = typing ? Date.now() + Math.min(Math.max(timeout ?? 30_000, 0), MAX_TYPING_MS) : 0;
     const position = await this.repo.setTyping(roomId, userId, expires);
     await this.notifier.notify({ roomIds: [roomId], position });
+    if (typing) this.typingExpiry.expireAt(expires);
   }
 
   async sendReceipt(
