@@ -159,6 +159,32 @@ describe('send and transaction idempotence', () => {
     expect(transactions).toBeLessThan(sends.length);
   });
 
+  it('sends into many rooms at once share transactions; a bad room in the burst fails alone', async () => {
+    const rooms = await Promise.all(Array.from({ length: 8 }, () => alice.createRoom()));
+    const sends = rooms.flatMap((room) =>
+      Array.from({ length: 5 }, (_, n) => alice.sendRaw(room, { msgtype: 'm.text', body: `${room} ${n}` })),
+    );
+    const [results, unknown] = await Promise.all([
+      Promise.all(sends),
+      alice.sendRaw('!nowhere:test', { msgtype: 'm.text', body: 'lost' }),
+    ]);
+    expectRefused(unknown, 404, 'M_NOT_FOUND', /not found/i);
+    const rows = await t.sql<{ event_id: string; room_id: string; pdu: string; tx: string }>(
+      `SELECT event_id, room_id, pdu, xmin::text AS tx FROM room_events WHERE event_id = ANY($1)`,
+      [results.map((r) => expectStatus(r, 200).body.event_id)],
+    );
+    const byId = new Map(rows.map((r) => [r.event_id, r]));
+    results.forEach((r, i) => {
+      const row = byId.get(r.body.event_id)!;
+      expect(row.room_id).toBe(rooms[Math.floor(i / 5)]);
+      expect(JSON.parse(row.pdu).content.body).toBe(`${row.room_id} ${i % 5}`);
+    });
+    // Some transaction wrote events of more than one room.
+    const roomsPerTx = new Map<string, Set<string>>();
+    for (const r of rows) roomsPerTx.set(r.tx, (roomsPerTx.get(r.tx) ?? new Set()).add(r.room_id));
+    expect(Math.max(...[...roomsPerTx.values()].map((set) => set.size))).toBeGreaterThan(1);
+  });
+
   it('returns the same event after the server restarts on the same database', async () => {
     const id = txn();
     const first = expectStatus(

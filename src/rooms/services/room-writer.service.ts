@@ -24,6 +24,7 @@ import {
 } from '../repositories/room-event.repository.js';
 import { RoomRepository, type RoomRow } from '../repositories/room.repository.js';
 import { RoomStateRepository } from '../repositories/room-state.repository.js';
+import { RoomSendQueue, type PersistedBatch } from './room-send-queue.js';
 
 /** What a caller asks to send. */
 export interface EventDraft {
@@ -70,24 +71,10 @@ function checkDraft(draft: EventDraft): void {
     throw M.badJson('displayname and avatar_url must not contain NUL characters');
 }
 const MAX_BATCH = 2000;
-/** The most queued client drafts written as one batch. */
-const MAX_COALESCED = 100;
-
 type Prepare = (
   tx: Tx,
   opened: Record<string, unknown>[][],
 ) => Promise<{ room: RoomRow; state: StoredEvent[] }>;
-
-interface Persisted extends SendResult {
-  redacted: string[];
-}
-
-/** A single draft waiting in its room's queue, and its caller. */
-interface Waiting {
-  draft: EventDraft;
-  resolve: (result: SendResult) => void;
-  reject: (err: unknown) => void;
-}
 
 /** Current state loaded for a batch, updated as each accepted draft becomes an event. */
 class WorkingState implements AuthState {
@@ -120,8 +107,11 @@ class WorkingState implements AuthState {
 @Injectable()
 export class RoomWriterService {
   private readonly logger = new Logger(RoomWriterService.name);
-  /** Drafts waiting to be written, per room with a write in flight in this process. */
-  private readonly queues = new Map<string, Waiting[]>();
+  private readonly queue = new RoomSendQueue({
+    persistRooms: (batches) => this.persistRooms(batches, { skipRejected: true }),
+    announce: (roomId, events, redacted) => this.announce(roomId, events, redacted),
+    sendAlone: (roomId, draft) => this.sendNow(roomId, [draft]),
+  });
 
   constructor(
     private readonly sql: SqlService,
@@ -165,77 +155,14 @@ export class RoomWriterService {
 
   /**
    * Sends drafts into an existing room, in order. A single draft (a client's send, a membership
-   * change) joins the room's queue in this process: while one write to the room is in flight, the
-   * drafts that arrive meanwhile are written together as the next batch, so a busy room pays for
-   * its lock, state read and commit once per batch instead of once per event. Each draft is still
-   * authorised against the state its predecessors left, exactly as if they had been sent one by one.
+   * change) goes through the send queue, which writes the drafts that arrive while another write
+   * is in flight together (see RoomSendQueue); each is still authorised against the state its
+   * predecessors left, exactly as if they had been sent one by one.
    */
   async send(roomId: string, drafts: EventDraft[], options: SendOptions = {}): Promise<SendResult> {
     if (drafts.length !== 1 || options.skipRejected) return this.sendNow(roomId, drafts, options);
     checkDraft(drafts[0]);
-    return new Promise<SendResult>((resolve, reject) => {
-      const waiting = { draft: drafts[0], resolve, reject };
-      const queue = this.queues.get(roomId);
-      if (queue) {
-        queue.push(waiting);
-        return;
-      }
-      this.queues.set(roomId, [waiting]);
-      void this.drain(roomId);
-    });
-  }
-
-  /** Writes the room's queued drafts batch by batch until none are left (never throws). */
-  private async drain(roomId: string): Promise<void> {
-    const queue = this.queues.get(roomId)!;
-    while (queue.length > 0) {
-      const batch = queue.splice(0, MAX_COALESCED);
-      if (batch.length === 1) await this.sendOne(roomId, batch[0]);
-      else await this.sendCoalesced(roomId, batch);
-    }
-    this.queues.delete(roomId);
-  }
-
-  private async sendOne(roomId: string, waiting: Waiting): Promise<void> {
-    try {
-      waiting.resolve(await this.sendNow(roomId, [waiting.draft]));
-    } catch (err) {
-      waiting.reject(err);
-    }
-  }
-
-  private async sendCoalesced(roomId: string, batch: Waiting[]): Promise<void> {
-    let written: Persisted;
-    try {
-      written = await this.persistInto(
-        roomId,
-        batch.map((w) => w.draft),
-        { skipRejected: true },
-      );
-    } catch {
-      // The batch rolled back as a whole (a retried transaction ID, an event too large, a purged
-      // room): send each draft alone so each caller gets the answer it would have had.
-      for (const waiting of batch) await this.sendOne(roomId, waiting);
-      return;
-    }
-    const refused = new Set(written.rejected.map((r) => r.draft));
-    // Announced without holding up the next batch; each caller is answered once its events are
-    // announced (searchable, /sync woken), as a lone send would be.
-    const announced =
-      written.events.length > 0 ? this.announce(roomId, written.events, written.redacted) : Promise.resolve();
-    let next = 0;
-    const refusedWaiting: Waiting[] = [];
-    for (const waiting of batch) {
-      if (refused.has(waiting.draft)) {
-        refusedWaiting.push(waiting);
-        continue;
-      }
-      const event = written.events[next++];
-      void announced.then(() => waiting.resolve({ events: [event], rejected: [] }));
-    }
-    // A refused draft is sent again alone: it gets its 403, or, for a retried client transaction
-    // that succeeded before, the original event.
-    for (const waiting of refusedWaiting) await this.sendOne(roomId, waiting);
+    return this.queue.send(roomId, drafts[0]);
   }
 
   /** Sends drafts into an existing room as one transaction. */
@@ -248,7 +175,7 @@ export class RoomWriterService {
     // restart: the unique index on the transaction refuses the duplicate and we answer the original.
     const txn = drafts.length === 1 ? drafts[0].txn : undefined;
     try {
-      const written = await this.persistInto(roomId, drafts, options);
+      const [written] = await this.persistRooms([{ roomId, drafts }], options);
       if (written.events.length > 0) await this.announce(roomId, written.events, written.redacted);
       return { events: written.events, rejected: written.rejected };
     } catch (err) {
@@ -262,24 +189,45 @@ export class RoomWriterService {
     }
   }
 
-  /** Persists drafts into an existing room, without announcing them. */
-  private persistInto(roomId: string, drafts: EventDraft[], options: SendOptions): Promise<Persisted> {
-    for (const draft of drafts) checkDraft(draft);
-    // Lock the room, then read the state the auth rules need, in the round trip that opens the
-    // transaction (the state is read after the lock is granted, so it is current).
-    const opening = [
-      this.rooms.lockStatement(roomId),
-      this.state.currentStatement(roomId, this.neededKeys(drafts)),
-    ];
-    return this.persist(
-      drafts,
-      options,
-      async (_tx, [[roomRow], stateRows]) => {
-        const room = roomRow as unknown as RoomRow | undefined;
-        if (!room || room.purged_ts !== null) throw M.notFound('Room not found');
-        return { room, state: RoomStateRepository.rowsToEvents(stateRows) };
+  /** Persists drafts into existing rooms in one transaction, without announcing them. */
+  private persistRooms(
+    batches: { roomId: string; drafts: EventDraft[] }[],
+    options: SendOptions,
+  ): Promise<PersistedBatch[]> {
+    for (const { drafts } of batches) {
+      if (drafts.length > MAX_BATCH) throw new Error(`batches are limited to ${MAX_BATCH} events`);
+      for (const draft of drafts) checkDraft(draft);
+    }
+    // Each room is locked, then the state its auth rules need is read, in the round trip that opens
+    // the transaction (a state read after its lock is granted is current). Rooms are locked in ID
+    // order, so processes writing to overlapping sets of rooms cannot deadlock.
+    const order = batches.map((_, i) => i).sort((a, b) => (batches[a].roomId < batches[b].roomId ? -1 : 1));
+    const opening = order.flatMap((i) => [
+      this.rooms.lockStatement(batches[i].roomId),
+      this.state.currentStatement(batches[i].roomId, this.neededKeys(batches[i].drafts)),
+    ]);
+    return this.sql.transaction(
+      async (tx, opened) => {
+        const built = order.map((i, k) => {
+          const room = opened[2 * k][0] as unknown as RoomRow | undefined;
+          if (!room || room.purged_ts !== null) throw M.notFound('Room not found');
+          const working = new WorkingState(RoomStateRepository.rowsToEvents(opened[2 * k + 1]));
+          return { i, room, ...this.build(room, batches[i].drafts, working, options) };
+        });
+        // Redactions first: the batch statements take the stream head lock, held until the commit.
+        const redacted: string[][] = [];
+        for (const b of built) redacted.push(await this.applyRedactions(b.stored, b.room.room_version, tx));
+        const results: PersistedBatch[] = [];
+        for (const [k, b] of built.entries()) {
+          if (b.rows.length > 0) {
+            const base = await this.events.persistBatch(b.batch, tx);
+            b.stored.forEach((e, j) => (e.stream_pos = base + j + 1));
+          }
+          results[b.i] = { events: b.stored, rejected: b.rejected, redacted: redacted[k] };
+        }
+        return results;
       },
-      opening,
+      { holdsStreamHead: true, opening },
     );
   }
 
@@ -300,7 +248,7 @@ export class RoomWriterService {
     options: SendOptions,
     prepare: Prepare,
     opening?: string[],
-  ): Promise<Persisted> {
+  ): Promise<PersistedBatch> {
     if (drafts.length === 0) return { events: [], rejected: [], redacted: [] };
     if (drafts.length > MAX_BATCH) throw new Error(`batches are limited to ${MAX_BATCH} events`);
     // Before the state lookup, which queries by these types and keys.

@@ -1,0 +1,136 @@
+import type { EventDraft, SendResult } from './room-writer.service.js';
+import type { StoredEvent } from '../events/pdu.js';
+
+/** What the queue needs from the room writer. */
+export interface QueuedWriter {
+  /** Writes each room's drafts in one transaction, refused drafts skipped and reported (throws if any room fails). */
+  persistRooms(batches: { roomId: string; drafts: EventDraft[] }[]): Promise<PersistedBatch[]>;
+  /** Wakes /sync and runs the after-commit listeners for a room's new events (never throws). */
+  announce(roomId: string, events: StoredEvent[], redacted: string[]): Promise<void>;
+  /** Sends one draft in a transaction of its own, with the writer's answer for retried transactions. */
+  sendAlone(roomId: string, draft: EventDraft): Promise<SendResult>;
+}
+
+export interface PersistedBatch extends SendResult {
+  redacted: string[];
+}
+
+interface Waiting {
+  draft: EventDraft;
+  resolve: (result: SendResult) => void;
+  reject: (err: unknown) => void;
+}
+
+interface RoomBatch {
+  roomId: string;
+  waiting: Waiting[];
+  /** Called once every caller of the batch has its answer, so the room may send its next batch. */
+  done: () => void;
+}
+
+/** The most events one transaction takes from the queues. */
+const MAX_EVENTS_PER_WRITE = 200;
+
+/**
+ * Group commit for single sends. Each room has a queue (so its drafts keep their order), and the
+ * process has one write in flight: the rooms' batches that queue up while it runs are written
+ * together in the next transaction. A busy server thus pays for BEGIN, COMMIT, the stream head
+ * and the durability wait once per batch instead of once per event, and a quiet one sends at
+ * once. Nothing here outlives the requests waiting on it: a process that dies loses only
+ * unanswered requests, whose transactions either committed whole or not at all.
+ */
+export class RoomSendQueue {
+  private readonly rooms = new Map<string, Waiting[]>();
+  private readonly ready: RoomBatch[] = [];
+  private writing = false;
+
+  constructor(private readonly writer: QueuedWriter) {}
+
+  send(roomId: string, draft: EventDraft): Promise<SendResult> {
+    return new Promise<SendResult>((resolve, reject) => {
+      const waiting = { draft, resolve, reject };
+      const queue = this.rooms.get(roomId);
+      if (queue) {
+        queue.push(waiting);
+        return;
+      }
+      this.rooms.set(roomId, [waiting]);
+      void this.drainRoom(roomId);
+    });
+  }
+
+  /** Hands the room's drafts to the writer a batch at a time, in order, until none are left. */
+  private async drainRoom(roomId: string): Promise<void> {
+    const queue = this.rooms.get(roomId)!;
+    while (queue.length > 0) {
+      const waiting = queue.splice(0, MAX_EVENTS_PER_WRITE);
+      await new Promise<void>((done) => {
+        this.ready.push({ roomId, waiting, done });
+        if (!this.writing) void this.drainReady();
+      });
+    }
+    this.rooms.delete(roomId);
+  }
+
+  /** Writes the ready batches, as many rooms per transaction as have queued up. */
+  private async drainReady(): Promise<void> {
+    this.writing = true;
+    while (this.ready.length > 0) {
+      const batches: RoomBatch[] = [];
+      let events = 0;
+      while (
+        this.ready.length > 0 &&
+        (batches.length === 0 || events + this.ready[0].waiting.length <= MAX_EVENTS_PER_WRITE)
+      ) {
+        const batch = this.ready.shift()!;
+        batches.push(batch);
+        events += batch.waiting.length;
+      }
+      if (batches.length === 1 && batches[0].waiting.length === 1) {
+        // Awaited like any write: what arrives meanwhile forms the next, bigger, batch.
+        await this.alone(batches[0].roomId, batches[0].waiting);
+        batches[0].done();
+        continue;
+      }
+      let written: PersistedBatch[];
+      try {
+        written = await this.writer.persistRooms(
+          batches.map((b) => ({ roomId: b.roomId, drafts: b.waiting.map((w) => w.draft) })),
+        );
+      } catch {
+        // Rolled back as a whole (a purged room, a retried transaction ID, an event too large):
+        // each draft goes alone, so each caller gets the answer it would have had.
+        for (const batch of batches) void this.alone(batch.roomId, batch.waiting).then(batch.done);
+        continue;
+      }
+      batches.forEach((batch, i) => void this.answer(batch, written[i]).then(batch.done));
+    }
+    this.writing = false;
+  }
+
+  /** Answers each caller once its event is announced (searchable, /sync woken), as a lone send would be. */
+  private async answer(batch: RoomBatch, written: PersistedBatch): Promise<void> {
+    const refused = new Set(written.rejected.map((r) => r.draft));
+    if (written.events.length > 0) await this.writer.announce(batch.roomId, written.events, written.redacted);
+    let next = 0;
+    for (const waiting of batch.waiting) {
+      if (!refused.has(waiting.draft)) waiting.resolve({ events: [written.events[next++]], rejected: [] });
+    }
+    // A refused draft is sent again alone: it gets its 403, or, for a retried client transaction
+    // that succeeded before, the original event.
+    await this.alone(
+      batch.roomId,
+      batch.waiting.filter((w) => refused.has(w.draft)),
+    );
+  }
+
+  private async alone(roomId: string, waiting: Waiting[]): Promise<void> {
+    for (const w of waiting) {
+      try {
+        w.resolve(await this.writer.sendAlone(roomId, w.draft));
+      } catch (err) {
+        w.reject(err);
+      }
+    }
+  }
+}
