@@ -1,7 +1,7 @@
 import { verifyJsonSignature } from '../../src/common/crypto/signing-key.js';
 import { TestApp, auth, type TestUser } from '../helpers/test-app.js';
 import { FakeHomeserver } from './fake-homeserver.js';
-import { expectSpecResponse, expectSpecSchema } from './spec-schemas.js';
+import { expectMatchesSchema, expectMatchesSpec } from '../helpers/matrix-schema.js';
 
 const HS = 'hs1.test';
 
@@ -41,15 +41,15 @@ describe('federation: key server, signed requests, remote device lists', () => {
   });
 
   it('the spec validator rejects what does not match', () => {
-    expect(() => expectSpecResponse('client-server/keys.yaml', '/keys/upload', 'post', {})).toThrow(
-      /match the spec/,
-    );
+    expect(() =>
+      expectMatchesSpec({ status: 200, body: {} }, 'api/client-server/keys.yaml', 'post', '/keys/upload'),
+    ).toThrow(/does not match/);
   });
 
   it('serves its signed keys at /_matrix/key/v2/server', async () => {
     const res = await t.http.get('/_matrix/key/v2/server');
     expect(res.status).toBe(200);
-    expectSpecResponse('server-server/keys_server.yaml', '/server', 'get', res.body);
+    expectMatchesSpec(res, 'api/server-server/keys_server.yaml', 'get', '/server');
     expect(res.body.server_name).toBe(HS);
     expect(res.body.valid_until_ts).toBeGreaterThan(Date.now() + 3600_000);
     const [[keyId, { key }]] = Object.entries(res.body.verify_keys as Record<string, { key: string }>);
@@ -59,7 +59,7 @@ describe('federation: key server, signed requests, remote device lists', () => {
   it('answers GET /_matrix/federation/v1/version', async () => {
     const res = await t.http.get('/_matrix/federation/v1/version');
     expect(res.status).toBe(200);
-    expectSpecResponse('server-server/version.yaml', '/version', 'get', res.body);
+    expectMatchesSpec(res, 'api/server-server/version.yaml', 'get', '/version');
     expect(res.body.server.name).toBe('Lattice');
   });
 
@@ -69,7 +69,7 @@ describe('federation: key server, signed requests, remote device lists', () => {
     it('serves a local user’s devices to a correctly signed request', async () => {
       const res = await t.http.get(uri()).set('Authorization', remote.sign('GET', uri(), HS));
       expect(res.status).toBe(200);
-      expectSpecResponse('server-server/user_devices.yaml', '/user/devices/{userId}', 'get', res.body);
+      expectMatchesSpec(res, 'api/server-server/user_devices.yaml', 'get', '/user/devices/{userId}');
       expect(res.body.user_id).toBe(alice.userId);
       expect(res.body.stream_id).toBeGreaterThan(0);
       expect(res.body.devices).toEqual([
@@ -109,7 +109,7 @@ describe('federation: key server, signed requests, remote device lists', () => {
         .set('Authorization', remote.sign('POST', path, HS, body))
         .send(body);
       expect(ok.status).toBe(200);
-      expectSpecResponse('server-server/user_keys.yaml', '/user/keys/query', 'post', ok.body);
+      expectMatchesSpec(ok, 'api/server-server/user_keys.yaml', 'post', '/user/keys/query');
       expect(Object.keys(ok.body.device_keys[alice.userId])).toEqual([alice.deviceId]);
       const tampered = await t.http
         .post(path)
@@ -126,7 +126,7 @@ describe('federation: key server, signed requests, remote device lists', () => {
         .set('Authorization', remote.sign('POST', path, HS, body))
         .send(body);
       expect(res.status).toBe(200);
-      expectSpecResponse('server-server/user_keys.yaml', '/user/keys/claim', 'post', res.body);
+      expectMatchesSpec(res, 'api/server-server/user_keys.yaml', 'post', '/user/keys/claim');
       expect(res.body.one_time_keys[alice.userId][alice.deviceId]).toEqual({
         'signed_curve25519:AAAA': { key: 'k1', signatures: {} },
       });
@@ -185,7 +185,7 @@ describe('federation: key server, signed requests, remote device lists', () => {
     it('serves other servers’ keys counter-signed, and its own', async () => {
       const res = await t.http.get('/_matrix/key/v2/query/remote.test');
       expect(res.status).toBe(200);
-      expectSpecResponse('server-server/keys_query.yaml', '/query/{serverName}', 'get', res.body);
+      expectMatchesSpec(res, 'api/server-server/keys_query.yaml', 'get', '/query/{serverName}');
       const [answer] = res.body.server_keys;
       expect(answer.server_name).toBe('remote.test');
       expect(verifyJsonSignature(answer, 'remote.test', 'ed25519:fake1', remote.key.publicKeyBase64)).toBe(
@@ -199,12 +199,13 @@ describe('federation: key server, signed requests, remote device lists', () => {
         .post('/_matrix/key/v2/query')
         .send({ server_keys: { 'remote.test': { 'ed25519:fake1': {} }, [HS]: {}, 'gone.test': {} } });
       expect(post.status).toBe(200);
-      expectSpecResponse('server-server/keys_query.yaml', '/query', 'post', post.body);
+      expectMatchesSpec(post, 'api/server-server/keys_query.yaml', 'post', '/query');
       expect(post.body.server_keys.map((k: { server_name: string }) => k.server_name).sort()).toEqual([
         HS,
         'remote.test',
       ]);
-      for (const k of post.body.server_keys) expectSpecSchema('server-server/definitions/keys.yaml', k);
+      for (const k of post.body.server_keys)
+        expectMatchesSchema(k, 'api/server-server/definitions/keys.yaml');
     });
 
     it('answers bad notary queries with Matrix 4xx', async () => {
@@ -240,7 +241,7 @@ describe('federation: key server, signed requests, remote device lists', () => {
           .send({ device_keys: { [bob]: [] } });
       const first = await query();
       expect(first.status).toBe(200);
-      expectSpecResponse('client-server/keys.yaml', '/keys/query', 'post', first.body);
+      expectMatchesSpec(first, 'api/client-server/keys.yaml', 'post', '/keys/query');
       expect(first.body.failures).toEqual({});
       expect(first.body.device_keys[bob]).toEqual({
         BOBPHONE: { ...remote.deviceKeys(bob, 'BOBPHONE'), unsigned: { device_display_name: 'Bob phone' } },
@@ -275,7 +276,7 @@ describe('federation: key server, signed requests, remote device lists', () => {
         .send(body);
       expect(res.status).toBe(200);
       expect(res.body).toEqual({ pdus: {} });
-      expectSpecResponse('server-server/transactions.yaml', '/send/{txnId}', 'put', res.body);
+      expectMatchesSpec(res, 'api/server-server/transactions.yaml', 'put', '/send/{txnId}');
       // The background refresh (or the next query) fetches the list again.
       const deadline = Date.now() + 10_000;
       let devices: Record<string, unknown> = {};
@@ -308,7 +309,7 @@ describe('federation: key server, signed requests, remote device lists', () => {
           },
         });
       expect(res.status).toBe(200);
-      expectSpecResponse('client-server/keys.yaml', '/keys/claim', 'post', res.body);
+      expectMatchesSpec(res, 'api/client-server/keys.yaml', 'post', '/keys/claim');
       expect(res.body.one_time_keys[bob].BOBPHONE).toEqual({
         'signed_curve25519:AAAA': { key: 'otk', signatures: {} },
       });

@@ -1,5 +1,5 @@
 import { TestApp, auth, type TestUser } from '../helpers/test-app.js';
-import { expectSpecResponse } from './spec-schemas.js';
+import { expectMatchesSpec } from '../helpers/matrix-schema.js';
 
 function deviceKeys(user: TestUser, extra: Record<string, unknown> = {}) {
   return {
@@ -49,7 +49,7 @@ describe('end-to-end keys of local users', () => {
       });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ one_time_key_counts: { signed_curve25519: 2 } });
-    expectSpecResponse('client-server/keys.yaml', '/keys/upload', 'post', res.body);
+    expectMatchesSpec(res, 'api/client-server/keys.yaml', 'post', '/keys/upload');
 
     // An empty upload just reports the counts (r0 path too).
     const empty = await t.http.post('/_matrix/client/r0/keys/upload').set(auth(alice)).send({});
@@ -62,7 +62,7 @@ describe('end-to-end keys of local users', () => {
       .set(auth(bob))
       .send({ device_keys: { [alice.userId]: [], [bob.userId]: [], '@nobody:test': [] } });
     expect(res.status).toBe(200);
-    expectSpecResponse('client-server/keys.yaml', '/keys/query', 'post', res.body);
+    expectMatchesSpec(res, 'api/client-server/keys.yaml', 'post', '/keys/query');
     expect(res.body.failures).toEqual({});
     expect(res.body.device_keys[alice.userId]).toEqual({
       [alice.deviceId]: { ...deviceKeys(alice), unsigned: { device_display_name: "Alice's phone" } },
@@ -84,7 +84,7 @@ describe('end-to-end keys of local users', () => {
         .send({ one_time_keys: { [alice.userId]: { [alice.deviceId]: 'signed_curve25519' } } });
     const first = await claim();
     expect(first.status).toBe(200);
-    expectSpecResponse('client-server/keys.yaml', '/keys/claim', 'post', first.body);
+    expectMatchesSpec(first, 'api/client-server/keys.yaml', 'post', '/keys/claim');
     expect(first.body.one_time_keys[alice.userId][alice.deviceId]).toEqual({
       'signed_curve25519:AAAAAQ': otk('1'),
     });
@@ -169,7 +169,7 @@ describe('end-to-end keys of local users', () => {
   it('lists device-list changes by stream position, and deletes keys with the device', async () => {
     const all = await t.http.get('/_matrix/client/v3/keys/changes?from=s0&to=s999999').set(auth(bob));
     expect(all.status).toBe(200);
-    expectSpecResponse('client-server/keys.yaml', '/keys/changes', 'get', all.body);
+    expectMatchesSpec(all, 'api/client-server/keys.yaml', 'get', '/keys/changes');
     expect(all.body).toEqual({ changed: [alice.userId], left: [] });
     const [{ head }] = await t.sql<{ head: string }>(
       `SELECT max(stream_id) AS head FROM keyserver_device_list_changes`,

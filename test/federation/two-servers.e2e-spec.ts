@@ -9,7 +9,7 @@ import pg from 'pg';
 import request from 'supertest';
 import { buildConfig } from '../../src/config/app-config.js';
 import { PG_BASE, REDIS_URL, dropTestState } from '../helpers/test-app.js';
-import { expectSpecResponse } from './spec-schemas.js';
+import { expectMatchesSpec } from '../helpers/matrix-schema.js';
 
 const ROOT = resolve(process.cwd());
 
@@ -165,7 +165,7 @@ describe('two Lattice servers: refreshDevices over real federation', () => {
         .set(adminAuth)
         .send({ device_keys: { [carol.user_id]: [] } });
       expect(res.status).toBe(200);
-      expectSpecResponse('client-server/keys.yaml', '/keys/query', 'post', res.body);
+      expectMatchesSpec(res, 'api/client-server/keys.yaml', 'post', '/keys/query');
       return res.body as {
         device_keys: Record<string, Record<string, unknown>>;
         failures: Record<string, unknown>;
