@@ -1,6 +1,10 @@
+import { applyDecorators } from '@nestjs/common';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsObject, IsOptional, IsString, MaxLength, ValidateNested } from 'class-validator';
 import { NoNul } from '../../common/http/no-nul.validator.js';
+
+/** An optional device ID or device name, as login and register take them (null means absent). */
+const DeviceField = () => applyDecorators(IsOptional(), IsString(), MaxLength(255), NoNul());
 
 export class UserIdentifierDto {
   @IsString()
@@ -32,16 +36,10 @@ export class LoginDto {
   @NoNul()
   password?: string;
 
-  @IsOptional()
-  @IsString()
-  @MaxLength(255)
-  @NoNul()
+  @DeviceField()
   device_id?: string | null;
 
-  @IsOptional()
-  @IsString()
-  @MaxLength(255)
-  @NoNul()
+  @DeviceField()
   initial_device_display_name?: string | null;
 
   @IsOptional()
@@ -63,16 +61,10 @@ export class RegisterDto {
   @IsString()
   password?: string;
 
-  @IsOptional()
-  @IsString()
-  @MaxLength(255)
-  @NoNul()
+  @DeviceField()
   device_id?: string | null;
 
-  @IsOptional()
-  @IsString()
-  @MaxLength(255)
-  @NoNul()
+  @DeviceField()
   initial_device_display_name?: string | null;
 
   @IsOptional()
