@@ -75,37 +75,44 @@ export class RoomSendQueue {
   /** Writes the ready batches, as many rooms per transaction as have queued up. */
   private async drainReady(): Promise<void> {
     this.writing = true;
-    while (this.ready.length > 0) {
-      const batches: RoomBatch[] = [];
-      let events = 0;
-      while (
-        this.ready.length > 0 &&
-        (batches.length === 0 || events + this.ready[0].waiting.length <= MAX_EVENTS_PER_WRITE)
-      ) {
-        const batch = this.ready.shift()!;
-        batches.push(batch);
-        events += batch.waiting.length;
-      }
-      if (batches.length === 1 && batches[0].waiting.length === 1) {
-        // Awaited like any write: what arrives meanwhile forms the next, bigger, batch.
-        await this.alone(batches[0].roomId, batches[0].waiting);
-        batches[0].done();
-        continue;
-      }
-      let written: PersistedBatch[];
-      try {
-        written = await this.writer.persistRooms(
-          batches.map((b) => ({ roomId: b.roomId, drafts: b.waiting.map((w) => w.draft) })),
-        );
-      } catch {
-        // Rolled back as a whole (a purged room, a retried transaction ID, an event too large):
-        // each draft goes alone, so each caller gets the answer it would have had.
-        for (const batch of batches) void this.alone(batch.roomId, batch.waiting).then(batch.done);
-        continue;
-      }
-      batches.forEach((batch, i) => void this.answer(batch, written[i]).then(batch.done));
+    try {
+      while (this.ready.length > 0) await this.writeNext();
+    } finally {
+      // Reached in the same tick as the empty-queue check, so no batch can be left waiting; and
+      // whatever happened, the next send must be able to start a write.
+      this.writing = false;
     }
-    this.writing = false;
+  }
+
+  private async writeNext(): Promise<void> {
+    const batches: RoomBatch[] = [];
+    let events = 0;
+    while (
+      this.ready.length > 0 &&
+      (batches.length === 0 || events + this.ready[0].waiting.length <= MAX_EVENTS_PER_WRITE)
+    ) {
+      const batch = this.ready.shift()!;
+      batches.push(batch);
+      events += batch.waiting.length;
+    }
+    if (batches.length === 1 && batches[0].waiting.length === 1) {
+      // Awaited like any write: what arrives meanwhile forms the next, bigger, batch.
+      await this.alone(batches[0].roomId, batches[0].waiting);
+      batches[0].done();
+      return;
+    }
+    let written: PersistedBatch[];
+    try {
+      written = await this.writer.persistRooms(
+        batches.map((b) => ({ roomId: b.roomId, drafts: b.waiting.map((w) => w.draft) })),
+      );
+    } catch {
+      // Rolled back as a whole (a purged room, a retried transaction ID, an event too large):
+      // each draft goes alone, so each caller gets the answer it would have had.
+      for (const batch of batches) void this.alone(batch.roomId, batch.waiting).then(batch.done);
+      return;
+    }
+    batches.forEach((batch, i) => void this.answer(batch, written[i]).then(batch.done));
   }
 
   /** Answers each caller once its event is announced (searchable, /sync woken), as a lone send would be. */

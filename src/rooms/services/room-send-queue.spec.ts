@@ -1,0 +1,146 @@
+import type { StoredEvent } from '../events/pdu.js';
+import { RoomSendQueue, type PersistedBatch, type QueuedWriter } from './room-send-queue.js';
+import type { EventDraft, SendResult } from './room-writer.service.js';
+
+// The group-commit queue's rules, with a writer that records calls and answers when told to.
+
+const draft = (body: string): EventDraft => ({
+  type: 'm.room.message',
+  sender: '@u:hs',
+  content: { body },
+});
+
+const eventFor = (roomId: string, d: EventDraft): StoredEvent =>
+  ({ event_id: `$${roomId}/${String(d.content.body)}` }) as unknown as StoredEvent;
+
+/** A writer whose writes finish only when the test releases them. */
+class FakeWriter implements QueuedWriter {
+  readonly calls: string[] = [];
+  refuse = new Set<string>();
+  failBatches = false;
+  private releases: (() => void)[] = [];
+
+  persistRooms(batches: { roomId: string; drafts: EventDraft[] }[]): Promise<PersistedBatch[]> {
+    this.calls.push(
+      `batch ${batches.map((b) => `${b.roomId}[${b.drafts.map((d) => d.content.body).join(',')}]`).join(' ')}`,
+    );
+    return this.later(() => {
+      if (this.failBatches) throw new Error('rolled back');
+      return batches.map((b) => {
+        const refused = b.drafts.filter((d) => this.refuse.has(String(d.content.body)));
+        return {
+          events: b.drafts.filter((d) => !refused.includes(d)).map((d) => eventFor(b.roomId, d)),
+          rejected: refused.map((d) => ({ draft: d, reason: 'no' })),
+          redacted: [],
+        };
+      });
+    });
+  }
+
+  announce(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  sendAlone(roomId: string, d: EventDraft): Promise<SendResult> {
+    this.calls.push(`alone ${roomId}[${String(d.content.body)}]`);
+    return this.later(() => {
+      if (this.refuse.has(String(d.content.body))) throw new Error(`refused ${String(d.content.body)}`);
+      return { events: [eventFor(roomId, d)], rejected: [] };
+    });
+  }
+
+  private later<T>(fn: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) =>
+      this.releases.push(() => {
+        try {
+          resolve(fn());
+        } catch (err) {
+          reject(err as Error);
+        }
+      }),
+    );
+  }
+
+  /** Finishes every write in flight, then lets the queue react. */
+  async release(): Promise<void> {
+    const pending = this.releases.splice(0);
+    for (const r of pending) r();
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+  }
+
+  async releaseAll(): Promise<void> {
+    for (let i = 0; i < 20; i++) await this.release();
+  }
+}
+
+const idOf = (p: Promise<SendResult>) => p.then((r) => r.events[0].event_id);
+
+describe('RoomSendQueue', () => {
+  it('sends a lone draft by itself, at once', async () => {
+    const writer = new FakeWriter();
+    const queue = new RoomSendQueue(writer);
+    const sent = idOf(queue.send('!a', draft('1')));
+    expect(writer.calls).toEqual(['alone !a[1]']);
+    await writer.releaseAll();
+    await expect(sent).resolves.toBe('$!a/1');
+  });
+
+  it('writes what queued up during a write as one batch, across rooms, each room in order', async () => {
+    const writer = new FakeWriter();
+    const queue = new RoomSendQueue(writer);
+    const first = idOf(queue.send('!a', draft('1')));
+    const later = [
+      idOf(queue.send('!a', draft('2'))),
+      idOf(queue.send('!b', draft('x'))),
+      idOf(queue.send('!a', draft('3'))),
+    ];
+    await Promise.resolve();
+    expect(writer.calls).toEqual(['alone !a[1]']);
+    await writer.releaseAll();
+    // !b was ready first: !a's next batch waited for its first write to be answered.
+    expect(writer.calls).toEqual(['alone !a[1]', 'batch !b[x] !a[2,3]']);
+    await expect(first).resolves.toBe('$!a/1');
+    await expect(Promise.all(later)).resolves.toEqual(['$!a/2', '$!b/x', '$!a/3']);
+  });
+
+  it('sends a refused draft again alone, so its caller gets the error a lone send gets', async () => {
+    const writer = new FakeWriter();
+    const queue = new RoomSendQueue(writer);
+    writer.refuse.add('bad');
+    void queue.send('!a', draft('0'));
+    const ok = idOf(queue.send('!a', draft('ok')));
+    const bad = queue.send('!a', draft('bad'));
+    await writer.releaseAll();
+    await expect(ok).resolves.toBe('$!a/ok');
+    await expect(bad).rejects.toThrow('refused bad');
+    expect(writer.calls).toEqual(['alone !a[0]', 'batch !a[ok,bad]', 'alone !a[bad]']);
+  });
+
+  it('when a batch rolls back, sends each of its drafts alone', async () => {
+    const writer = new FakeWriter();
+    const queue = new RoomSendQueue(writer);
+    void queue.send('!a', draft('0'));
+    const a = idOf(queue.send('!a', draft('1')));
+    const b = idOf(queue.send('!b', draft('2')));
+    await Promise.resolve();
+    writer.failBatches = true;
+    await writer.releaseAll();
+    await expect(Promise.all([a, b])).resolves.toEqual(['$!a/1', '$!b/2']);
+    expect(writer.calls).toEqual(['alone !a[0]', 'batch !b[2] !a[1]', 'alone !b[2]', 'alone !a[1]']);
+  });
+
+  it("keeps a room's next batch back until its previous batch is answered", async () => {
+    const writer = new FakeWriter();
+    const queue = new RoomSendQueue(writer);
+    void queue.send('!a', draft('0'));
+    void queue.send('!a', draft('1'));
+    void queue.send('!a', draft('2'));
+    await Promise.resolve();
+    expect(writer.calls).toEqual(['alone !a[0]']);
+    await writer.release();
+    void queue.send('!a', draft('3'));
+    expect(writer.calls).toEqual(['alone !a[0]', 'batch !a[1,2]']);
+    await writer.releaseAll();
+    expect(writer.calls).toEqual(['alone !a[0]', 'batch !a[1,2]', 'alone !a[3]']);
+  });
+});
