@@ -17,6 +17,9 @@ export type PurgedRoomTable = (typeof PURGED_ROOM_TABLES)[number];
  * anywhere. Batches walk the room's index from a cursor (the last key deleted) instead of from the
  * start: the deleted rows stay in the index until vacuum, and re-reading them on every batch would
  * make a big purge quadratic. Each statement answers how many rows went and the last key.
+ *
+ * Batches run with PURGE_PLAN_SETTINGS (below): the walk along the index is the only plan that
+ * keeps a batch proportional to its size.
  */
 const DELETE_BATCH_SQL: Record<PurgedRoomTable, string> = {
   room_events: `
@@ -42,6 +45,17 @@ const DELETE_BATCH_SQL: Record<PurgedRoomTable, string> = {
   room_typing: smallTable('room_typing'),
   room_aliases: smallTable('room_aliases'),
 };
+
+/**
+ * Planner settings for a purge batch (SET LOCAL: this transaction only). `room_id = $1 AND key >
+ * cursor ORDER BY key LIMIT n` is only cheap when walked along the (room_id, key) index. Without
+ * statistics on the table (never analyzed: a freshly loaded database, autovacuum off) the planner
+ * guesses a few thousand rows per room, and for a batch larger than that guess it prefers a bitmap
+ * scan of the whole room and a sort: measured on a 1,000,000-event room, each of the first five
+ * batches (the custom plans, before the plan cache settles on a generic one) then took 0.5–0.65 s
+ * instead of ~0.05 s.
+ */
+export const PURGE_PLAN_SETTINGS = ['SET LOCAL enable_bitmapscan = off', 'SET LOCAL enable_seqscan = off'];
 
 function smallTable(table: string): string {
   return `
@@ -87,11 +101,10 @@ export class RoomPurgeRepository {
     after: string,
     limit: number,
   ): Promise<{ deleted: number; last: string }> {
-    const row = await this.sql.one<{ n: string; last: string | null }>(DELETE_BATCH_SQL[table], [
-      roomId,
-      after,
-      limit,
-    ]);
+    const row = await this.sql.transaction(
+      (tx) => tx.one<{ n: string; last: string | null }>(DELETE_BATCH_SQL[table], [roomId, after, limit]),
+      { opening: PURGE_PLAN_SETTINGS },
+    );
     return { deleted: Number(row!.n), last: row!.last ?? after };
   }
 

@@ -113,11 +113,20 @@ export class SearchIndexService implements OnApplicationBootstrap, OnModuleDestr
   async deleteRoom(roomId: string): Promise<number> {
     let deleted = 0;
     for (let after = 0; ;) {
-      const batch = await this.index.deleteRoomBatch(roomId, after, INDEX_BATCH);
+      const batch = await this.deleteRoomBatch(roomId, after, INDEX_BATCH);
       if (!batch) return deleted;
       deleted += batch.deleted;
       after = batch.last;
     }
+  }
+
+  /**
+   * Removes the rows of the room's next `limit` events after stream position `after` (one short
+   * transaction); null when the room has no events after it. A purge that deletes the events in
+   * the same steps calls this for each step before deleting that step's events.
+   */
+  deleteRoomBatch(roomId: string, after: number, limit: number) {
+    return this.index.deleteRoomBatch(roomId, after, limit);
   }
 
   @OnJob(JobName.SearchReindex)

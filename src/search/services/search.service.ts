@@ -99,6 +99,19 @@ export class SearchService {
     return this.indexer.deleteRoom(roomId);
   }
 
+  /**
+   * Removes the index rows of a purged room's next `limit` events after stream position `after`;
+   * null when it has none left there. For a purge that deletes the events in the same steps,
+   * each step's index rows first, so that no row outlives the events it is found through.
+   */
+  deleteRoomBatch(
+    roomId: string,
+    after: number,
+    limit: number,
+  ): Promise<{ last: number; deleted: number } | null> {
+    return this.indexer.deleteRoomBatch(roomId, after, limit);
+  }
+
   async search(
     requester: Requester,
     body: SearchBodyDto,
