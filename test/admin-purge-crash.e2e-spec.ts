@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { seedRoom } from '../src/cli/room-seeder.js';
 import { compileSources, scratchDir, ServerProcess } from './helpers/compiled-app.js';
 import { TestApp, auth, testEnvironment, type TestUser } from './helpers/test-app.js';
@@ -64,6 +65,16 @@ describe('purge survives a killed worker', () => {
       other.roomId,
     ]);
 
+    // The newest event stays locked by this transaction, so the purge, which walks the room from its
+    // oldest event, deletes every step but the last and then waits: the kill is sure to land mid-job.
+    const blocker = new pg.Client({ connectionString: t.config.DATABASE_URL });
+    await blocker.connect();
+    await blocker.query('BEGIN');
+    await blocker.query(
+      `SELECT 1 FROM room_events WHERE stream_pos = (SELECT max(stream_pos) FROM room_events WHERE room_id = $1) FOR UPDATE`,
+      [big.roomId],
+    );
+
     const first = await startWorker();
     const res = await t.http
       .post(`/_dendrite/admin/purgeRoom/${encodeURIComponent(big.roomId)}`)
@@ -75,6 +86,8 @@ describe('purge survives a killed worker', () => {
     await waitFor(async () => (await count(big.roomId)) < big.events, 'the purge to start deleting', 20_000);
     first.child.kill('SIGKILL');
     await waitFor(() => first.exited, 'the worker to die');
+    await blocker.query('ROLLBACK');
+    await blocker.end();
     const left = await count(big.roomId);
     expect(left).toBeGreaterThan(0);
     expect(left).toBeLessThan(big.events);
