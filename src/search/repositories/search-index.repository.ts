@@ -87,6 +87,9 @@ const indexBody = (stale: string) => `
     WHERE NOT EXISTS (
       SELECT 1 FROM search_events x WHERE x.stream_pos = d.stream_pos AND x.key = d.key AND x.vector = d.vector
     )
+    -- Every writer inserts in position order: two that meet on the same new rows then wait for
+    -- each other in one direction only, never in a cycle (a deadlock).
+    ORDER BY d.stream_pos
     ON CONFLICT (stream_pos) DO UPDATE SET key = EXCLUDED.key, vector = EXCLUDED.vector
     RETURNING 1
   ),
@@ -122,6 +125,21 @@ const INDEX_RANGE_SQL = `
   ),
   ${indexBody('SELECT stream_pos FROM search_events WHERE stream_pos > $2 AND stream_pos <= $4')}`;
 
+/**
+ * The catch-up: events in (after, upTo] that have no row yet, and the redactions among them.
+ * Events the listener indexed after their commit (nearly all) are skipped without parsing their
+ * text again, so the catch-up costs an index probe per event rather than a second to_tsvector.
+ */
+const CATCH_UP_RANGE_SQL = `
+  WITH batch AS (
+    SELECT ${BATCH_COLUMNS} FROM room_events e
+    WHERE e.stream_pos > $2 AND e.stream_pos <= $4
+      AND (e.type = 'm.room.redaction'
+           OR (e.type IN ('m.room.message', 'm.room.name', 'm.room.topic')
+               AND NOT EXISTS (SELECT 1 FROM search_events s WHERE s.stream_pos = e.stream_pos)))
+  ),
+  ${indexBody(`SELECT stream_pos FROM batch WHERE type IN ('m.room.message', 'm.room.name', 'm.room.topic')`)}`;
+
 /** The given events (just written); $3 lists events they redacted. */
 const INDEX_EVENTS_SQL = `
   WITH batch AS (SELECT ${BATCH_COLUMNS} FROM room_events e WHERE e.event_id = ANY($2::text[])),
@@ -153,6 +171,11 @@ export class SearchIndexRepository {
     db: Queryable = this.sql,
   ): Promise<IndexOutcome> {
     return toOutcome(await db.one(INDEX_RANGE_SQL, [language, after, [], upTo]));
+  }
+
+  /** Indexes the events in (after, upTo] that are not indexed yet, in one statement. */
+  async catchUpRange(language: string, after: number, upTo: number, db: Queryable): Promise<IndexOutcome> {
+    return toOutcome(await db.one(CATCH_UP_RANGE_SQL, [language, after, [], upTo]));
   }
 
   /**

@@ -240,7 +240,7 @@ export class SearchIndexService implements OnApplicationBootstrap, OnModuleDestr
         const mark = await this.index.lockPosition(tx);
         const end = await this.index.nextBatchEnd(mark, INDEX_BATCH, false, tx);
         if (end === null) return null;
-        const outcome = await this.index.indexRange(this.config.SEARCH_LANGUAGE, mark, end, tx);
+        const outcome = await this.index.catchUpRange(this.config.SEARCH_LANGUAGE, mark, end, tx);
         await this.index.setPosition(end, tx);
         return { mark, end, outcome };
       });
