@@ -1,7 +1,8 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bullmq';
-import { Job, QueueEvents, type Queue } from 'bullmq';
+import { Job, QueueEvents, type JobState, type Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
 import { MatrixError, type Errcode } from '../common/errors/matrix-error.js';
 import {
   JOB_DEFINITIONS,
@@ -72,9 +73,8 @@ export class JobService implements OnApplicationShutdown {
     if (!queueName) throw new MatrixError('M_NOT_FOUND', `No job ${jobId}`);
     const job = await Job.fromId(this.queues[queueName], jobId);
     if (!job) throw new MatrixError('M_NOT_FOUND', `No job ${jobId}`);
-    const events = await this.queueEvents(queueName);
     try {
-      return (await job.waitUntilFinished(events, timeoutMs)) as Result<N>;
+      return (await this.finished(queueName, jobId, timeoutMs)) as Result<N>;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       const matrix = decodeMatrixFailure(message);
@@ -109,8 +109,24 @@ export class JobService implements OnApplicationShutdown {
     const queue = this.queues[queueName];
     const job = await Job.fromId(queue, jobId);
     if (!job) return null;
-    const [state, logs] = await Promise.all([job.getState(), queue.getJobLogs(jobId, -50, -1)]);
-    return toJobStatus(job, state, logs.logs);
+    const [{ job: current, state }, logs] = await Promise.all([
+      this.withState(queue, job),
+      queue.getJobLogs(jobId, -50, -1),
+    ]);
+    return toJobStatus(current, state, logs.logs);
+  }
+
+  /**
+   * The job's state, and its data as of that state: a job read just before it finished, whose state
+   * is read just after, would otherwise show as completed without its result.
+   */
+  private async withState(queue: Queue, job: Job): Promise<{ job: Job; state: JobState | 'unknown' }> {
+    const state = await job.getState();
+    if ((state === 'completed' || state === 'failed') && !job.finishedOn) {
+      const fresh = await Job.fromId(queue, job.id!);
+      if (fresh) return { job: fresh, state };
+    }
+    return { job, state };
   }
 
   /** Most recent jobs first, optionally of one type and/or state. */
@@ -125,7 +141,8 @@ export class JobService implements OnApplicationShutdown {
       const jobs = await queue.getJobs([...states], 0, 999, false);
       for (const job of jobs) {
         if (!job || (filter.type && job.name !== filter.type)) continue;
-        found.push(toJobStatus(job, await job.getState()));
+        const { job: current, state } = await this.withState(queue, job);
+        found.push(toJobStatus(current, state));
       }
     }
     return found.sort((a, b) => b.created_ts - a.created_ts).slice(0, filter.limit);
@@ -133,6 +150,50 @@ export class JobService implements OnApplicationShutdown {
 
   private queueOf(jobId: string): QueueName | undefined {
     return QUEUE_NAMES.find((q) => jobId.startsWith(`${q}-`));
+  }
+
+  /**
+   * The job's return value once it completes (its failure reason as an error if it fails). The
+   * queue's events announce it; the job itself is also checked now and every second, because
+   * QueueEvents starts reading its stream from "now" only once its first read reaches Redis, and a
+   * job that finishes before that read (a quick job, on a busy machine) would never be announced.
+   */
+  private async finished(queueName: QueueName, jobId: string, timeoutMs: number): Promise<unknown> {
+    const queue = this.queues[queueName];
+    // Per-job event names (completed:<id>) are not in BullMQ's typed event map.
+    const events = (await this.queueEvents(queueName)) as unknown as EventEmitter;
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const completedEvent = `completed:${jobId}`;
+      const failedEvent = `failed:${jobId}`;
+      const settle = (fn: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearInterval(poll);
+        clearTimeout(timer);
+        events.off(completedEvent, onCompleted);
+        events.off(failedEvent, onFailed);
+        fn();
+      };
+      const onCompleted = (args: { returnvalue: unknown }) => settle(() => resolve(args.returnvalue));
+      const onFailed = (args: { failedReason: string }) => settle(() => reject(new Error(args.failedReason)));
+      const check = async () => {
+        const state = await queue.getJobState(jobId);
+        if (state !== 'completed' && state !== 'failed') return;
+        const job = await Job.fromId(queue, jobId);
+        if (state === 'completed') onCompleted({ returnvalue: job?.returnvalue ?? null });
+        else onFailed({ failedReason: job?.failedReason ?? 'failed' });
+      };
+      const checkQuietly = () => void check().catch(() => undefined);
+      events.on(completedEvent, onCompleted);
+      events.on(failedEvent, onFailed);
+      const poll = setInterval(checkQuietly, 1000);
+      const timer = setTimeout(
+        () => settle(() => reject(new Error(`Job ${jobId} timed out after ${timeoutMs} ms`))),
+        timeoutMs,
+      );
+      checkQuietly();
+    });
   }
 
   private queueEvents(name: QueueName): Promise<QueueEvents> {
