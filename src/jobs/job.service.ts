@@ -192,6 +192,9 @@ export class JobService implements OnApplicationShutdown {
         () => settle(() => reject(new Error(`Job ${jobId} timed out after ${timeoutMs} ms`))),
         timeoutMs,
       );
+      // Neither keeps a process alive that is shutting down with a request still waiting.
+      poll.unref();
+      timer.unref();
       checkQuietly();
     });
   }
