@@ -7,8 +7,8 @@ import type { StoredEvent } from './events/pdu.js';
  */
 export const EventsPersistedEvent = 'rooms.events_persisted';
 export interface EventsPersisted {
-  roomId: string;
+  /** In stream order within each room; a group commit may hold events of several rooms. */
   events: StoredEvent[];
-  /** Events redacted by this batch. */
+  /** Events redacted by these. */
   redacted: string[];
 }

@@ -68,8 +68,8 @@ export class NoticeRoomService {
       if (pdu.type !== 'm.room.member' || pdu.content.membership !== 'join' || !target) continue;
       if (event.prev_content?.membership === 'join' || target === this.system.userId) continue;
       if (!target.endsWith(`:${this.config.SERVER_NAME}`)) continue;
-      if (!(await this.rooms.isNoticeRoom(target, batch.roomId))) continue;
-      await this.accountData.setTag(localpartOf(target), batch.roomId, SERVER_NOTICE_TAG, TAG_VALUE);
+      if (!(await this.rooms.isNoticeRoom(target, pdu.room_id))) continue;
+      await this.accountData.setTag(localpartOf(target), pdu.room_id, SERVER_NOTICE_TAG, TAG_VALUE);
     }
   }
 

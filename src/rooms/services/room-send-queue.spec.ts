@@ -78,7 +78,7 @@ const idOf = (p: Promise<SendResult>) => p.then((r) => r.events[0].event_id);
 describe('RoomSendQueue', () => {
   it('sends a lone draft by itself, at once', async () => {
     const writer = new FakeWriter();
-    const queue = new RoomSendQueue(writer);
+    const queue = new RoomSendQueue(writer, 1);
     const sent = idOf(queue.send('!a', draft('1')));
     expect(writer.calls).toEqual(['alone !a[1]']);
     await writer.releaseAll();
@@ -87,7 +87,7 @@ describe('RoomSendQueue', () => {
 
   it('writes what queued up during a write as one batch, across rooms, each room in order', async () => {
     const writer = new FakeWriter();
-    const queue = new RoomSendQueue(writer);
+    const queue = new RoomSendQueue(writer, 1);
     const first = idOf(queue.send('!a', draft('1')));
     const later = [
       idOf(queue.send('!a', draft('2'))),
@@ -105,7 +105,7 @@ describe('RoomSendQueue', () => {
 
   it('sends a refused draft again alone, so its caller gets the error a lone send gets', async () => {
     const writer = new FakeWriter();
-    const queue = new RoomSendQueue(writer);
+    const queue = new RoomSendQueue(writer, 1);
     writer.refuse.add('bad');
     void queue.send('!a', draft('0'));
     const ok = idOf(queue.send('!a', draft('ok')));
@@ -118,7 +118,7 @@ describe('RoomSendQueue', () => {
 
   it('when a batch rolls back, sends each of its drafts alone', async () => {
     const writer = new FakeWriter();
-    const queue = new RoomSendQueue(writer);
+    const queue = new RoomSendQueue(writer, 1);
     void queue.send('!a', draft('0'));
     const a = idOf(queue.send('!a', draft('1')));
     const b = idOf(queue.send('!b', draft('2')));
@@ -131,7 +131,7 @@ describe('RoomSendQueue', () => {
 
   it("keeps a room's next batch back until its previous batch is answered", async () => {
     const writer = new FakeWriter();
-    const queue = new RoomSendQueue(writer);
+    const queue = new RoomSendQueue(writer, 1);
     void queue.send('!a', draft('0'));
     void queue.send('!a', draft('1'));
     void queue.send('!a', draft('2'));
@@ -142,5 +142,20 @@ describe('RoomSendQueue', () => {
     expect(writer.calls).toEqual(['alone !a[0]', 'batch !a[1,2]']);
     await writer.releaseAll();
     expect(writer.calls).toEqual(['alone !a[0]', 'batch !a[1,2]', 'alone !a[3]']);
+  });
+
+  it('with two writes in flight, a second room does not wait for the first write', async () => {
+    const writer = new FakeWriter();
+    const queue = new RoomSendQueue(writer, 2);
+    const a = idOf(queue.send('!a', draft('1')));
+    const b = idOf(queue.send('!b', draft('2')));
+    void queue.send('!c', draft('3'));
+    await Promise.resolve();
+    // !c waits for a free slot; it goes with whatever else is ready then.
+    expect(writer.calls).toEqual(['alone !a[1]', 'alone !b[2]']);
+    void queue.send('!d', draft('4'));
+    await writer.releaseAll();
+    await expect(Promise.all([a, b])).resolves.toEqual(['$!a/1', '$!b/2']);
+    expect(writer.calls).toEqual(['alone !a[1]', 'alone !b[2]', 'batch !c[3] !d[4]']);
   });
 });

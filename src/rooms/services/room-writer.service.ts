@@ -109,7 +109,7 @@ export class RoomWriterService {
   private readonly logger = new Logger(RoomWriterService.name);
   private readonly queue = new RoomSendQueue({
     persistRooms: (batches) => this.persistRooms(batches, { skipRejected: true }),
-    announce: (roomId, events, redacted) => this.announce(roomId, events, redacted),
+    announce: (written) => this.announce(written),
     sendAlone: (roomId, draft) => this.sendNow(roomId, [draft]),
   });
 
@@ -176,7 +176,7 @@ export class RoomWriterService {
     const txn = drafts.length === 1 ? drafts[0].txn : undefined;
     try {
       const [written] = await this.persistRooms([{ roomId, drafts }], options);
-      if (written.events.length > 0) await this.announce(roomId, written.events, written.redacted);
+      await this.announce([written]);
       return { events: written.events, rejected: written.rejected };
     } catch (err) {
       // A duplicate transaction (unique violation), or a retry that would now be refused (the user
@@ -239,7 +239,7 @@ export class RoomWriterService {
     opening?: string[],
   ): Promise<SendResult> {
     const { events, rejected, redacted } = await this.persist(drafts, options, prepare, opening);
-    if (events.length > 0) await this.announce(roomId, events, redacted);
+    await this.announce([{ events, redacted }]);
     return { events, rejected };
   }
 
@@ -415,23 +415,34 @@ export class RoomWriterService {
     return redacted;
   }
 
-  private async announce(roomId: string, events: StoredEvent[], redacted: string[]): Promise<void> {
+  /** Wakes /sync and runs the after-commit listeners (search indexing, notices) for new events. */
+  private async announce(written: { events: StoredEvent[]; redacted: string[] }[]): Promise<void> {
+    const events = written.flatMap((w) => w.events);
+    if (events.length === 0) return;
+    const roomIds = new Set<string>();
     const userIds = new Set<string>();
-    for (const e of events)
+    let position = 0;
+    for (const e of events) {
+      roomIds.add(e.pdu.room_id);
       if (e.pdu.type === 'm.room.member' && e.pdu.state_key) userIds.add(e.pdu.state_key);
-    const position = events[events.length - 1].stream_pos;
+      position = Math.max(position, e.stream_pos);
+    }
     try {
-      await this.notifier.notify({ roomIds: [roomId], userIds: [...userIds], position });
+      await this.notifier.notify({ roomIds: [...roomIds], userIds: [...userIds], position });
     } catch (err) {
       // The events are committed; a missed wake-up only delays /sync until its long-poll times out.
-      this.logger.warn(`Could not publish the sync wake-up for ${roomId}: ${(err as Error).message}`);
+      this.logger.warn(
+        `Could not publish the sync wake-up for ${[...roomIds].join(', ')}: ${(err as Error).message}`,
+      );
     }
-    const payload: EventsPersisted = { roomId, events, redacted };
+    const payload: EventsPersisted = { events, redacted: written.flatMap((w) => w.redacted) };
     try {
       await this.emitter.emitAsync(EventsPersistedEvent, payload);
     } catch (err) {
       // Derived data (the search index) can be rebuilt; the send itself has succeeded.
-      this.logger.error(`A listener failed on new events in ${roomId}: ${(err as Error).message}`);
+      this.logger.error(
+        `A listener failed on new events in ${[...roomIds].join(', ')}: ${(err as Error).message}`,
+      );
     }
   }
 }
