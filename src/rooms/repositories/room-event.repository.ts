@@ -82,49 +82,56 @@ export interface EventBatch {
 }
 
 /*
- * One statement stores a whole batch. It allocates the batch's stream positions last thing before
- * the commit (see the rooms migration on why the stream head is a locked row), so the head lock
- * is held for one statement and the commit only.
+ * One statement stores whole batches, of one room or several (a group commit). It allocates the
+ * stream positions last thing before the commit (see the rooms migration on why the stream head
+ * is a locked row), so the head lock is held for one statement and the commit only. Rows carry an
+ * ordinal across all the batches (each batch's events follow the previous batch's), which becomes
+ * their stream position.
  */
-const PERSIST_BATCH_SQL = `
-WITH head AS (SELECT lattice_next_stream_pos($2) - $2 AS base),
+const PERSIST_BATCHES_SQL = `
+WITH head AS (SELECT lattice_next_stream_pos($1) - $1 AS base),
 ev AS (
   INSERT INTO room_events (stream_pos, event_id, room_id, type, state_key, sender, depth, origin_server_ts, pdu,
                            replaces_state, prev_content, prev_sender, txn_device, txn_scope, txn_id)
-  SELECT head.base + e.ord, e.event_id, $1, e.type, e.state_key, e.sender, e.depth, e.ts, e.pdu,
+  SELECT head.base + e.ord, e.event_id, e.room_id, e.type, e.state_key, e.sender, e.depth, e.ts, e.pdu,
          e.replaces_state, e.prev_content, e.prev_sender, e.txn_device, e.txn_scope, e.txn_id
-  FROM head, unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::text[],
-                    $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[])
-       WITH ORDINALITY AS e(event_id, type, state_key, sender, depth, ts, pdu,
+  FROM head, unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[],
+                    $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[])
+       WITH ORDINALITY AS e(room_id, event_id, type, state_key, sender, depth, ts, pdu,
                             replaces_state, prev_content, prev_sender, txn_device, txn_scope, txn_id, ord)
   RETURNING 1
 ),
 closed AS (
   UPDATE room_state rs SET to_pos = head.base + c.ord
-  FROM head, unnest($16::text[], $17::text[], $18::int[]) AS c(type, state_key, ord)
-  WHERE rs.room_id = $1 AND rs.type = c.type AND rs.state_key = c.state_key AND rs.to_pos IS NULL
+  FROM head, unnest($16::text[], $17::text[], $18::text[], $19::int[]) AS c(room_id, type, state_key, ord)
+  WHERE rs.room_id = c.room_id AND rs.type = c.type AND rs.state_key = c.state_key AND rs.to_pos IS NULL
   RETURNING 1
 ),
 st AS (
   INSERT INTO room_state (room_id, type, state_key, event_id, from_pos, to_pos)
-  SELECT $1, s.type, s.state_key, s.event_id, head.base + s.ord, head.base + s.to_ord
-  FROM head, unnest($19::text[], $20::text[], $21::text[], $22::int[], $23::int[]) AS s(type, state_key, event_id, ord, to_ord)
+  SELECT s.room_id, s.type, s.state_key, s.event_id, head.base + s.ord, head.base + s.to_ord
+  FROM head, unnest($20::text[], $21::text[], $22::text[], $23::text[], $24::int[], $25::int[])
+       AS s(room_id, type, state_key, event_id, ord, to_ord)
   RETURNING 1
 ),
 mem AS (
   INSERT INTO room_memberships (room_id, user_id, membership, event_id, stream_pos, first_pos, sender, is_local,
                                 display_name, avatar_url)
-  SELECT $1, m.user_id, m.membership, m.event_id, head.base + m.ord, head.base + m.ord, m.sender, m.is_local,
+  SELECT m.room_id, m.user_id, m.membership, m.event_id, head.base + m.ord, head.base + m.ord, m.sender, m.is_local,
          m.display_name, m.avatar_url
-  FROM head, unnest($24::text[], $25::text[], $26::text[], $27::int[], $28::text[], $29::boolean[], $30::text[], $31::text[])
-       AS m(user_id, membership, event_id, ord, sender, is_local, display_name, avatar_url)
+  FROM head, unnest($26::text[], $27::text[], $28::text[], $29::text[], $30::int[], $31::text[], $32::boolean[],
+                    $33::text[], $34::text[])
+       AS m(room_id, user_id, membership, event_id, ord, sender, is_local, display_name, avatar_url)
   ON CONFLICT (room_id, user_id) DO UPDATE SET
     membership = EXCLUDED.membership, event_id = EXCLUDED.event_id, stream_pos = EXCLUDED.stream_pos,
     sender = EXCLUDED.sender, display_name = EXCLUDED.display_name, avatar_url = EXCLUDED.avatar_url, forgotten = FALSE
   RETURNING 1
 ),
 room AS (
-  UPDATE rooms SET last_event_id = $32, last_depth = $33 WHERE room_id = $1 RETURNING 1
+  UPDATE rooms r SET last_event_id = x.last_event_id, last_depth = x.last_depth
+  FROM unnest($35::text[], $36::text[], $37::bigint[]) AS x(room_id, last_event_id, last_depth)
+  WHERE r.room_id = x.room_id
+  RETURNING 1
 )
 SELECT base FROM head`;
 
@@ -135,45 +142,72 @@ const storable = (id: string): boolean => !id.includes('\u0000');
 export class RoomEventRepository {
   constructor(private readonly sql: SqlService) {}
 
-  /** Stores a batch of new events with their state and membership changes; returns the stream position before the first. */
-  async persistBatch(batch: EventBatch, tx: Queryable): Promise<number> {
-    const ev = batch.events;
-    const row = await tx.one<{ base: string }>(PERSIST_BATCH_SQL, [
-      batch.roomId,
-      ev.length,
-      ev.map((e) => e.eventId),
-      ev.map((e) => e.type),
-      ev.map((e) => e.stateKey),
-      ev.map((e) => e.sender),
-      ev.map((e) => e.depth),
-      ev.map((e) => e.ts),
-      ev.map((e) => e.pdu),
-      ev.map((e) => e.replacesState),
-      ev.map((e) => e.prevContent),
-      ev.map((e) => e.prevSender),
-      ev.map((e) => e.txnDevice),
-      ev.map((e) => e.txnScope),
-      ev.map((e) => e.txnId),
-      batch.closes.map((c) => c.type),
-      batch.closes.map((c) => c.stateKey),
-      batch.closes.map((c) => c.ord),
-      batch.state.map((s) => s.type),
-      batch.state.map((s) => s.stateKey),
-      batch.state.map((s) => s.eventId),
-      batch.state.map((s) => s.ord),
-      batch.state.map((s) => s.toOrd),
-      batch.memberships.map((m) => m.userId),
-      batch.memberships.map((m) => m.membership),
-      batch.memberships.map((m) => m.eventId),
-      batch.memberships.map((m) => m.ord),
-      batch.memberships.map((m) => m.sender),
-      batch.memberships.map((m) => m.isLocal),
-      batch.memberships.map((m) => m.displayName),
-      batch.memberships.map((m) => m.avatarUrl),
-      batch.lastEventId,
-      batch.lastDepth,
+  /**
+   * Stores batches of new events (each of one room) with their state and membership changes, in
+   * one statement; returns each batch's stream position before its first event.
+   */
+  async persistBatches(batches: EventBatch[], tx: Queryable): Promise<number[]> {
+    const offsets: number[] = [];
+    let total = 0;
+    for (const b of batches) {
+      offsets.push(total);
+      total += b.events.length;
+    }
+    // Each batch's ordinals (1…n) shifted past the batches before it.
+    const across = <T>(pick: (b: EventBatch, offset: number) => T[]) =>
+      batches.flatMap((b, i) => pick(b, offsets[i]));
+    const events = across((b, o) => b.events.map((e, i) => ({ roomId: b.roomId, ...e, ord: o + i + 1 })));
+    const closes = across((b, o) => b.closes.map((c) => ({ roomId: b.roomId, ...c, ord: c.ord + o })));
+    const state = across((b, o) =>
+      b.state.map((s) => ({
+        roomId: b.roomId,
+        ...s,
+        ord: s.ord + o,
+        toOrd: s.toOrd === null ? null : s.toOrd + o,
+      })),
+    );
+    const members = across((b, o) => b.memberships.map((m) => ({ roomId: b.roomId, ...m, ord: m.ord + o })));
+    const row = await tx.one<{ base: string }>(PERSIST_BATCHES_SQL, [
+      total,
+      events.map((e) => e.roomId),
+      events.map((e) => e.eventId),
+      events.map((e) => e.type),
+      events.map((e) => e.stateKey),
+      events.map((e) => e.sender),
+      events.map((e) => e.depth),
+      events.map((e) => e.ts),
+      events.map((e) => e.pdu),
+      events.map((e) => e.replacesState),
+      events.map((e) => e.prevContent),
+      events.map((e) => e.prevSender),
+      events.map((e) => e.txnDevice),
+      events.map((e) => e.txnScope),
+      events.map((e) => e.txnId),
+      closes.map((c) => c.roomId),
+      closes.map((c) => c.type),
+      closes.map((c) => c.stateKey),
+      closes.map((c) => c.ord),
+      state.map((s) => s.roomId),
+      state.map((s) => s.type),
+      state.map((s) => s.stateKey),
+      state.map((s) => s.eventId),
+      state.map((s) => s.ord),
+      state.map((s) => s.toOrd),
+      members.map((m) => m.roomId),
+      members.map((m) => m.userId),
+      members.map((m) => m.membership),
+      members.map((m) => m.eventId),
+      members.map((m) => m.ord),
+      members.map((m) => m.sender),
+      members.map((m) => m.isLocal),
+      members.map((m) => m.displayName),
+      members.map((m) => m.avatarUrl),
+      batches.map((b) => b.roomId),
+      batches.map((b) => b.lastEventId),
+      batches.map((b) => b.lastDepth),
     ]);
-    return Number(row!.base);
+    const base = Number(row!.base);
+    return offsets.map((o) => base + o);
   }
 
   /** Replaces an event's stored PDU with its redacted form. */

@@ -217,14 +217,19 @@ export class RoomWriterService {
         // Redactions first: the batch statements take the stream head lock, held until the commit.
         const redacted: string[][] = [];
         for (const b of built) redacted.push(await this.applyRedactions(b.stored, b.room.room_version, tx));
-        const results: PersistedBatch[] = [];
-        for (const [k, b] of built.entries()) {
-          if (b.rows.length > 0) {
-            const base = await this.events.persistBatch(b.batch, tx);
-            b.stored.forEach((e, j) => (e.stream_pos = base + j + 1));
-          }
-          results[b.i] = { events: b.stored, rejected: b.rejected, redacted: redacted[k] };
+        // All rooms' events in one statement.
+        const written = built.filter((b) => b.rows.length > 0);
+        if (written.length > 0) {
+          const bases = await this.events.persistBatches(
+            written.map((b) => b.batch),
+            tx,
+          );
+          written.forEach((b, k) => b.stored.forEach((e, j) => (e.stream_pos = bases[k] + j + 1)));
         }
+        const results: PersistedBatch[] = [];
+        built.forEach(
+          (b, k) => (results[b.i] = { events: b.stored, rejected: b.rejected, redacted: redacted[k] }),
+        );
         return results;
       },
       { holdsStreamHead: true, opening },
@@ -261,7 +266,7 @@ export class RoomWriterService {
         if (built.rows.length === 0) return { events: [], rejected: built.rejected, redacted: [] };
         // Redactions first: the batch statement takes the stream head lock, so it goes last.
         const redactedIds = await this.applyRedactions(built.stored, room.room_version, tx);
-        const base = await this.events.persistBatch(built.batch, tx);
+        const [base] = await this.events.persistBatches([built.batch], tx);
         built.stored.forEach((e, i) => (e.stream_pos = base + i + 1));
         return { events: built.stored, rejected: built.rejected, redacted: redactedIds };
       },
