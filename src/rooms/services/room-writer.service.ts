@@ -71,11 +71,6 @@ function checkDraft(draft: EventDraft): void {
     throw M.badJson('displayname and avatar_url must not contain NUL characters');
 }
 const MAX_BATCH = 2000;
-type Prepare = (
-  tx: Tx,
-  opened: Record<string, unknown>[][],
-) => Promise<{ room: RoomRow; state: StoredEvent[] }>;
-
 /** Current state loaded for a batch, updated as each accepted draft becomes an event. */
 class WorkingState implements AuthState {
   private readonly entries = new Map<string, StateEntry & { pdu?: Pdu }>();
@@ -134,15 +129,25 @@ export class RoomWriterService {
     drafts: EventDraft[],
     alongside?: (tx: Tx) => Promise<void>,
   ): Promise<StoredEvent[]> {
-    const result = await this.write(roomId, drafts, {}, async (tx) => {
-      if (!(await this.rooms.insert(roomId, version, creator, tx))) {
-        throw new MatrixError('M_ROOM_IN_USE', 'Room ID already exists');
-      }
-      await alongside?.(tx);
-      // A new room has no state yet.
-      return { room: (await this.rooms.lock(roomId, tx))!, state: [] };
-    });
-    return result.events;
+    if (drafts.length > MAX_BATCH) throw new Error(`batches are limited to ${MAX_BATCH} events`);
+    for (const draft of drafts) checkDraft(draft);
+    const written = await this.sql.transaction(
+      async (tx) => {
+        if (!(await this.rooms.insert(roomId, version, creator, tx))) {
+          throw new MatrixError('M_ROOM_IN_USE', 'Room ID already exists');
+        }
+        await alongside?.(tx);
+        // A new room has no state yet.
+        const room = (await this.rooms.lock(roomId, tx))!;
+        const built = this.build(room, drafts, new WorkingState([]), {});
+        const [base] = await this.events.persistBatches([built.batch], tx);
+        built.stored.forEach((e, i) => (e.stream_pos = base + i + 1));
+        return { events: built.stored, redacted: [] };
+      },
+      { holdsStreamHead: true },
+    );
+    await this.announce([written]);
+    return written.events;
   }
 
   /** The event an earlier send with this transaction created, if any (lets a caller skip work a retry already did). */
@@ -231,44 +236,6 @@ export class RoomWriterService {
           (b, k) => (results[b.i] = { events: b.stored, rejected: b.rejected, redacted: redacted[k] }),
         );
         return results;
-      },
-      { holdsStreamHead: true, opening },
-    );
-  }
-
-  private async write(
-    roomId: string,
-    drafts: EventDraft[],
-    options: SendOptions,
-    prepare: Prepare,
-    opening?: string[],
-  ): Promise<SendResult> {
-    const { events, rejected, redacted } = await this.persist(drafts, options, prepare, opening);
-    await this.announce([{ events, redacted }]);
-    return { events, rejected };
-  }
-
-  private async persist(
-    drafts: EventDraft[],
-    options: SendOptions,
-    prepare: Prepare,
-    opening?: string[],
-  ): Promise<PersistedBatch> {
-    if (drafts.length === 0) return { events: [], rejected: [], redacted: [] };
-    if (drafts.length > MAX_BATCH) throw new Error(`batches are limited to ${MAX_BATCH} events`);
-    // Before the state lookup, which queries by these types and keys.
-    for (const draft of drafts) checkDraft(draft);
-    return this.sql.transaction(
-      async (tx, opened) => {
-        const { room, state } = await prepare(tx, opened);
-        const working = new WorkingState(state);
-        const built = this.build(room, drafts, working, options);
-        if (built.rows.length === 0) return { events: [], rejected: built.rejected, redacted: [] };
-        // Redactions first: the batch statement takes the stream head lock, so it goes last.
-        const redactedIds = await this.applyRedactions(built.stored, room.room_version, tx);
-        const [base] = await this.events.persistBatches([built.batch], tx);
-        built.stored.forEach((e, i) => (e.stream_pos = base + i + 1));
-        return { events: built.stored, rejected: built.rejected, redacted: redactedIds };
       },
       { holdsStreamHead: true, opening },
     );
