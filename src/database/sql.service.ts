@@ -58,6 +58,16 @@ export interface TransactionOptions {
 }
 
 /**
+ * The COMMIT itself failed (most likely the connection dropped): the transaction may or may not
+ * have committed, so whoever would retry it must first find out which.
+ */
+export class CommitOutcomeUnknownError extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`The outcome of a commit is unknown: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
+/**
  * SQL access for repositories: the pg pool behind TypeORM's DataSource, without the ORM layer,
  * so repositories hold plain SQL and transactions are explicit.
  */
@@ -100,7 +110,11 @@ export class SqlService extends ClientQueryable {
       // The durability barrier rides in the same round trip: the statement after COMMIT runs in a
       // transaction of its own that is given an ID and so commits synchronously, and flushing its
       // commit record flushes all WAL before it, ours included.
-      await client.query(options.holdsStreamHead ? 'COMMIT; SELECT txid_current()' : 'COMMIT');
+      try {
+        await client.query(options.holdsStreamHead ? 'COMMIT; SELECT txid_current()' : 'COMMIT');
+      } catch (err) {
+        throw new CommitOutcomeUnknownError(err);
+      }
       return result;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);

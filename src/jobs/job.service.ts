@@ -158,12 +158,12 @@ export class JobService implements OnApplicationShutdown {
    * QueueEvents starts reading its stream from "now" only once its first read reaches Redis, and a
    * job that finishes before that read (a quick job, on a busy machine) would never be announced.
    */
-  private async finished(queueName: QueueName, jobId: string, timeoutMs: number): Promise<unknown> {
+  private finished(queueName: QueueName, jobId: string, timeoutMs: number): Promise<unknown> {
     const queue = this.queues[queueName];
-    // Per-job event names (completed:<id>) are not in BullMQ's typed event map.
-    const events = (await this.queueEvents(queueName)) as unknown as EventEmitter;
     return new Promise((resolve, reject) => {
       let settled = false;
+      // Per-job event names (completed:<id>) are not in BullMQ's typed event map.
+      let events: EventEmitter | undefined;
       const completedEvent = `completed:${jobId}`;
       const failedEvent = `failed:${jobId}`;
       const settle = (fn: () => void) => {
@@ -171,22 +171,22 @@ export class JobService implements OnApplicationShutdown {
         settled = true;
         clearInterval(poll);
         clearTimeout(timer);
-        events.off(completedEvent, onCompleted);
-        events.off(failedEvent, onFailed);
+        events?.off(completedEvent, onCompleted);
+        events?.off(failedEvent, onFailed);
         fn();
       };
       const onCompleted = (args: { returnvalue: unknown }) => settle(() => resolve(args.returnvalue));
       const onFailed = (args: { failedReason: string }) => settle(() => reject(new Error(args.failedReason)));
       const check = async () => {
         const state = await queue.getJobState(jobId);
+        if (state === 'unknown') return onFailed({ failedReason: `job ${jobId} no longer exists` });
         if (state !== 'completed' && state !== 'failed') return;
         const job = await Job.fromId(queue, jobId);
         if (state === 'completed') onCompleted({ returnvalue: job?.returnvalue ?? null });
         else onFailed({ failedReason: job?.failedReason ?? 'failed' });
       };
       const checkQuietly = () => void check().catch(() => undefined);
-      events.on(completedEvent, onCompleted);
-      events.on(failedEvent, onFailed);
+      // The deadline and the polling start first: they hold even if the event stream never connects.
       const poll = setInterval(checkQuietly, 1000);
       const timer = setTimeout(
         () => settle(() => reject(new Error(`Job ${jobId} timed out after ${timeoutMs} ms`))),
@@ -195,6 +195,15 @@ export class JobService implements OnApplicationShutdown {
       // Neither keeps a process alive that is shutting down with a request still waiting.
       poll.unref();
       timer.unref();
+      void this.queueEvents(queueName)
+        .then((qe) => {
+          if (settled) return;
+          events = qe as unknown as EventEmitter;
+          events.on(completedEvent, onCompleted);
+          events.on(failedEvent, onFailed);
+          checkQuietly();
+        })
+        .catch(() => undefined);
       checkQuietly();
     });
   }
@@ -206,11 +215,18 @@ export class JobService implements OnApplicationShutdown {
       const qe = new QueueEvents(name, { connection: queue.opts.connection, prefix: queue.opts.prefix });
       events = qe.waitUntilReady().then(() => qe);
       this.events.set(name, events);
+      // A failed connection is not cached: the next wait tries again.
+      events.catch(() => {
+        this.events.delete(name);
+        void qe.close().catch(() => undefined);
+      });
     }
     return events;
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all([...this.events.values()].map(async (p) => (await p).close()));
+    await Promise.all(
+      [...this.events.values()].map((p) => p.then((qe) => qe.close()).catch(() => undefined)),
+    );
   }
 }

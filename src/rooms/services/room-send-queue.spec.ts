@@ -1,3 +1,4 @@
+import { CommitOutcomeUnknownError } from '../../database/sql.service.js';
 import type { StoredEvent } from '../events/pdu.js';
 import { RoomSendQueue, type PersistedBatch, type QueuedWriter } from './room-send-queue.js';
 import type { EventDraft, SendResult } from './room-writer.service.js';
@@ -16,16 +17,19 @@ const eventFor = (roomId: string, d: EventDraft): StoredEvent =>
 /** A writer whose writes finish only when the test releases them. */
 class FakeWriter implements QueuedWriter {
   readonly calls: string[] = [];
+  /** Drafts with these bodies are refused by the auth rules. */
   refuse = new Set<string>();
-  failBatches = false;
   private releases: (() => void)[] = [];
 
   persistRooms(batches: { roomId: string; drafts: EventDraft[] }[]): Promise<PersistedBatch[]> {
     this.calls.push(
       `batch ${batches.map((b) => `${b.roomId}[${b.drafts.map((d) => d.content.body).join(',')}]`).join(' ')}`,
     );
+    const bodies = batches.flatMap((b) => b.drafts.map((d) => String(d.content.body)));
     return this.later(() => {
-      if (this.failBatches) throw new Error('rolled back');
+      // A body of "boom" fails the transaction (an event too large); "lost" loses the commit's answer.
+      if (bodies.includes('boom')) throw new Error('rolled back');
+      if (bodies.includes('lost')) throw new CommitOutcomeUnknownError(new Error('connection lost'));
       return batches.map((b) => {
         const refused = b.drafts.filter((d) => this.refuse.has(String(d.content.body)));
         return {
@@ -44,7 +48,8 @@ class FakeWriter implements QueuedWriter {
   sendAlone(roomId: string, d: EventDraft): Promise<SendResult> {
     this.calls.push(`alone ${roomId}[${String(d.content.body)}]`);
     return this.later(() => {
-      if (this.refuse.has(String(d.content.body))) throw new Error(`refused ${String(d.content.body)}`);
+      const body = String(d.content.body);
+      if (this.refuse.has(body) || body === 'boom') throw new Error(`refused ${body}`);
       return { events: [eventFor(roomId, d)], rejected: [] };
     });
   }
@@ -76,11 +81,11 @@ class FakeWriter implements QueuedWriter {
 const idOf = (p: Promise<SendResult>) => p.then((r) => r.events[0].event_id);
 
 describe('RoomSendQueue', () => {
-  it('sends a lone draft by itself, at once', async () => {
+  it('sends a lone draft at once', async () => {
     const writer = new FakeWriter();
     const queue = new RoomSendQueue(writer, 1);
     const sent = idOf(queue.send('!a', draft('1')));
-    expect(writer.calls).toEqual(['alone !a[1]']);
+    expect(writer.calls).toEqual(['batch !a[1]']);
     await writer.releaseAll();
     await expect(sent).resolves.toBe('$!a/1');
   });
@@ -92,15 +97,16 @@ describe('RoomSendQueue', () => {
     const later = [
       idOf(queue.send('!a', draft('2'))),
       idOf(queue.send('!b', draft('x'))),
+      idOf(queue.send('!c', draft('y'))),
       idOf(queue.send('!a', draft('3'))),
     ];
     await Promise.resolve();
-    expect(writer.calls).toEqual(['alone !a[1]']);
+    expect(writer.calls).toEqual(['batch !a[1]']);
     await writer.releaseAll();
-    // !b was ready first: !a's next batch waited for its first write to be answered.
-    expect(writer.calls).toEqual(['alone !a[1]', 'batch !b[x] !a[2,3]']);
+    // !b and !c were ready first and went together; !a's next batch waited for its first to be answered.
+    expect(writer.calls).toEqual(['batch !a[1]', 'batch !b[x] !c[y]', 'batch !a[2,3]']);
     await expect(first).resolves.toBe('$!a/1');
-    await expect(Promise.all(later)).resolves.toEqual(['$!a/2', '$!b/x', '$!a/3']);
+    await expect(Promise.all(later)).resolves.toEqual(['$!a/2', '$!b/x', '$!c/y', '$!a/3']);
   });
 
   it('sends a refused draft again alone, so its caller gets the error a lone send gets', async () => {
@@ -113,20 +119,31 @@ describe('RoomSendQueue', () => {
     await writer.releaseAll();
     await expect(ok).resolves.toBe('$!a/ok');
     await expect(bad).rejects.toThrow('refused bad');
-    expect(writer.calls).toEqual(['alone !a[0]', 'batch !a[ok,bad]', 'alone !a[bad]']);
+    expect(writer.calls).toEqual(['batch !a[0]', 'batch !a[ok,bad]', 'alone !a[bad]']);
   });
 
   it('when a batch rolls back, sends each of its drafts alone', async () => {
     const writer = new FakeWriter();
     const queue = new RoomSendQueue(writer, 1);
-    void queue.send('!a', draft('0'));
-    const a = idOf(queue.send('!a', draft('1')));
-    const b = idOf(queue.send('!b', draft('2')));
-    await Promise.resolve();
-    writer.failBatches = true;
+    void queue.send('!z', draft('0'));
+    const boom = queue.send('!a', draft('boom'));
+    const fine = idOf(queue.send('!b', draft('2')));
     await writer.releaseAll();
-    await expect(Promise.all([a, b])).resolves.toEqual(['$!a/1', '$!b/2']);
-    expect(writer.calls).toEqual(['alone !a[0]', 'batch !b[2] !a[1]', 'alone !b[2]', 'alone !a[1]']);
+    await expect(boom).rejects.toThrow('refused boom');
+    await expect(fine).resolves.toBe('$!b/2');
+    expect(writer.calls).toEqual(['batch !z[0]', 'batch !a[boom] !b[2]', 'alone !a[boom]', 'alone !b[2]']);
+  });
+
+  it('when the answer to a commit is lost, fails its drafts instead of sending them twice', async () => {
+    const writer = new FakeWriter();
+    const queue = new RoomSendQueue(writer, 1);
+    void queue.send('!z', draft('0'));
+    const lost = queue.send('!a', draft('lost'));
+    const withIt = queue.send('!b', draft('2'));
+    await writer.releaseAll();
+    await expect(lost).rejects.toThrow(CommitOutcomeUnknownError);
+    await expect(withIt).rejects.toThrow(CommitOutcomeUnknownError);
+    expect(writer.calls).toEqual(['batch !z[0]', 'batch !a[lost] !b[2]']);
   });
 
   it("keeps a room's next batch back until its previous batch is answered", async () => {
@@ -136,12 +153,12 @@ describe('RoomSendQueue', () => {
     void queue.send('!a', draft('1'));
     void queue.send('!a', draft('2'));
     await Promise.resolve();
-    expect(writer.calls).toEqual(['alone !a[0]']);
+    expect(writer.calls).toEqual(['batch !a[0]']);
     await writer.release();
     void queue.send('!a', draft('3'));
-    expect(writer.calls).toEqual(['alone !a[0]', 'batch !a[1,2]']);
+    expect(writer.calls).toEqual(['batch !a[0]', 'batch !a[1,2]']);
     await writer.releaseAll();
-    expect(writer.calls).toEqual(['alone !a[0]', 'batch !a[1,2]', 'alone !a[3]']);
+    expect(writer.calls).toEqual(['batch !a[0]', 'batch !a[1,2]', 'batch !a[3]']);
   });
 
   it('with two writes in flight, a second room does not wait for the first write', async () => {
@@ -152,10 +169,10 @@ describe('RoomSendQueue', () => {
     void queue.send('!c', draft('3'));
     await Promise.resolve();
     // !c waits for a free slot; it goes with whatever else is ready then.
-    expect(writer.calls).toEqual(['alone !a[1]', 'alone !b[2]']);
+    expect(writer.calls).toEqual(['batch !a[1]', 'batch !b[2]']);
     void queue.send('!d', draft('4'));
     await writer.releaseAll();
     await expect(Promise.all([a, b])).resolves.toEqual(['$!a/1', '$!b/2']);
-    expect(writer.calls).toEqual(['alone !a[1]', 'alone !b[2]', 'batch !c[3] !d[4]']);
+    expect(writer.calls).toEqual(['batch !a[1]', 'batch !b[2]', 'batch !c[3] !d[4]']);
   });
 });

@@ -1,10 +1,11 @@
+import { CommitOutcomeUnknownError } from '../../database/sql.service.js';
 import type { EventDraft, SendResult } from './room-writer.service.js';
 
 /** What the queue needs from the room writer. */
 export interface QueuedWriter {
   /** Writes each room's drafts in one transaction, refused drafts skipped and reported (throws if any room fails). */
   persistRooms(batches: { roomId: string; drafts: EventDraft[] }[]): Promise<PersistedBatch[]>;
-  /** Wakes /sync and runs the after-commit listeners for new events of one or more rooms (never throws). */
+  /** Wakes /sync and runs the after-commit listeners for new events of one or more rooms. */
   announce(written: PersistedBatch[]): Promise<void>;
   /** Sends one draft in a transaction of its own, with the writer's answer for retried transactions. */
   sendAlone(roomId: string, draft: EventDraft): Promise<SendResult>;
@@ -105,42 +106,57 @@ export class RoomSendQueue {
       batches.push(batch);
       events += batch.waiting.length;
     }
-    if (batches.length === 1 && batches[0].waiting.length === 1) {
-      // Awaited like any write: what arrives meanwhile forms the next, bigger, batch.
-      await this.alone(batches[0].roomId, batches[0].waiting);
-      batches[0].done();
-      return;
-    }
     let written: PersistedBatch[];
     try {
       written = await this.writer.persistRooms(
         batches.map((b) => ({ roomId: b.roomId, drafts: b.waiting.map((w) => w.draft) })),
       );
-    } catch {
-      // Rolled back as a whole (a purged room, a retried transaction ID, an event too large):
-      // each draft goes alone, so each caller gets the answer it would have had.
-      for (const batch of batches) void this.alone(batch.roomId, batch.waiting).then(batch.done);
+    } catch (err) {
+      if (err instanceof CommitOutcomeUnknownError) {
+        // The events may be stored: sending them again could store them twice.
+        for (const batch of batches) {
+          for (const w of batch.waiting) w.reject(err);
+          batch.done();
+        }
+        return;
+      }
+      // Rolled back as a whole (a purged room, a reused transaction ID, an event too large): each
+      // draft goes alone, so each caller gets the answer it would have had. Outside this write's
+      // slot, so that nothing these sends wait for can wait for the slot.
+      void (async () => {
+        for (const batch of batches) {
+          await this.alone(batch.roomId, batch.waiting);
+          batch.done();
+        }
+      })();
       return;
     }
     // One announcement for the whole group: one /sync wake-up and one search-index statement.
-    const announced = this.writer.announce(written);
-    batches.forEach((batch, i) => void this.answer(batch, written[i], announced).then(batch.done));
+    const announced = this.writer.announce(written).catch(() => undefined);
+    batches.forEach((batch, i) => void this.settle(batch, written[i], announced));
   }
 
-  /** Answers each caller once its event is announced (searchable, /sync woken), as a lone send would be. */
-  private async answer(batch: RoomBatch, written: PersistedBatch, announced: Promise<void>): Promise<void> {
+  /**
+   * After the commit: refused drafts go again alone (a 403, or for a reused transaction ID the
+   * original event); the others' callers are answered once the group is announced (searchable,
+   * /sync woken), as a lone send would be; then the room may write its next batch. (Waiting for the
+   * announcement lets more of the room's drafts gather: measured, it writes fewer, bigger batches.)
+   * Never throws.
+   */
+  private async settle(batch: RoomBatch, written: PersistedBatch, announced: Promise<void>): Promise<void> {
     const refused = new Set(written.rejected.map((r) => r.draft));
+    if (refused.size > 0) {
+      await this.alone(
+        batch.roomId,
+        batch.waiting.filter((w) => refused.has(w.draft)),
+      );
+    }
     await announced;
     let next = 0;
     for (const waiting of batch.waiting) {
       if (!refused.has(waiting.draft)) waiting.resolve({ events: [written.events[next++]], rejected: [] });
     }
-    // A refused draft is sent again alone: it gets its 403, or, for a retried client transaction
-    // that succeeded before, the original event.
-    await this.alone(
-      batch.roomId,
-      batch.waiting.filter((w) => refused.has(w.draft)),
-    );
+    batch.done();
   }
 
   private async alone(roomId: string, waiting: Waiting[]): Promise<void> {

@@ -71,6 +71,10 @@ function checkDraft(draft: EventDraft): void {
     throw M.badJson('displayname and avatar_url must not contain NUL characters');
 }
 const MAX_BATCH = 2000;
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+const txnKey = (sender: string, txn: { device: string; scope: string; id: string }) =>
+  JSON.stringify([sender, txn.device, txn.scope, txn.id]);
 /** Current state loaded for a batch, updated as each accepted draft becomes an event. */
 class WorkingState implements AuthState {
   private readonly entries = new Map<string, StateEntry & { pdu?: Pdu }>();
@@ -213,11 +217,12 @@ export class RoomWriterService {
     ]);
     return this.sql.transaction(
       async (tx, opened) => {
+        const usedTxns = options.skipRejected ? await this.usedTransactions(batches, tx) : new Set<string>();
         const built = order.map((i, k) => {
           const room = opened[2 * k][0] as unknown as RoomRow | undefined;
           if (!room || room.purged_ts !== null) throw M.notFound('Room not found');
           const working = new WorkingState(RoomStateRepository.rowsToEvents(opened[2 * k + 1]));
-          return { i, room, ...this.build(room, batches[i].drafts, working, options) };
+          return { i, room, ...this.build(room, batches[i].drafts, working, options, usedTxns) };
         });
         // Redactions first: the batch statements take the stream head lock, held until the commit.
         const redacted: string[][] = [];
@@ -241,6 +246,17 @@ export class RoomWriterService {
     );
   }
 
+  /** The client transactions among these drafts that already have an event. */
+  private async usedTransactions(batches: { drafts: EventDraft[] }[], tx: Tx): Promise<Set<string>> {
+    const withTxn = batches.flatMap((b) => b.drafts).filter((d) => d.txn);
+    if (withTxn.length === 0) return new Set();
+    const found = await this.events.findTxns(
+      withTxn.map((d) => ({ sender: d.sender, ...d.txn! })),
+      tx,
+    );
+    return new Set(found.map((f) => txnKey(f.sender, f)));
+  }
+
   /** State keys the auth rules need for these drafts. */
   private neededKeys(drafts: EventDraft[]): [string, string][] {
     const keys = new Map<string, [string, string]>();
@@ -257,7 +273,13 @@ export class RoomWriterService {
     return [...keys.values()];
   }
 
-  private build(room: RoomRow, drafts: EventDraft[], working: WorkingState, options: SendOptions) {
+  private build(
+    room: RoomRow,
+    drafts: EventDraft[],
+    working: WorkingState,
+    options: SendOptions,
+    usedTxns: Set<string> = new Set(),
+  ) {
     const version = room.room_version;
     let prev = room.last_event_id;
     let depth = Number(room.last_depth);
@@ -277,6 +299,12 @@ export class RoomWriterService {
     const memberships = new Map<string, EventBatch['memberships'][number]>();
 
     for (const draft of drafts) {
+      if (draft.txn && usedTxns.has(txnKey(draft.sender, draft.txn))) {
+        // A client retrying a send that succeeded: refused here, answered with the original event
+        // when it is sent again alone (rather than failing the whole batch on the unique index).
+        rejected.push({ draft, reason: 'transaction ID already used' });
+        continue;
+      }
       const authEvent = {
         type: draft.type,
         sender: draft.sender,
@@ -404,7 +432,7 @@ export class RoomWriterService {
     } catch (err) {
       // The events are committed; a missed wake-up only delays /sync until its long-poll times out.
       this.logger.warn(
-        `Could not publish the sync wake-up for ${[...roomIds].join(', ')}: ${(err as Error).message}`,
+        `Could not publish the sync wake-up for ${[...roomIds].join(', ')}: ${errorText(err)}`,
       );
     }
     const payload: EventsPersisted = { events, redacted: written.flatMap((w) => w.redacted) };
@@ -412,9 +440,7 @@ export class RoomWriterService {
       await this.emitter.emitAsync(EventsPersistedEvent, payload);
     } catch (err) {
       // Derived data (the search index) can be rebuilt; the send itself has succeeded.
-      this.logger.error(
-        `A listener failed on new events in ${[...roomIds].join(', ')}: ${(err as Error).message}`,
-      );
+      this.logger.error(`A listener failed on new events in ${[...roomIds].join(', ')}: ${errorText(err)}`);
     }
   }
 }
