@@ -1,5 +1,6 @@
 import * as sdk from 'matrix-js-sdk';
 import { logger as sdkLogger } from 'matrix-js-sdk/lib/logger.js';
+import { silentLogger, unrefLongTimers } from './helpers/sdk-support.js';
 import { TestApp, auth, testEnvironment, type TestUser } from './helpers/test-app.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -12,33 +13,11 @@ import { waitFor } from './helpers/wait.js';
 const SEND = '/_synapse/admin/v1/send_server_notice';
 const BROADCAST = '/_lattice/admin/v1/server_notices/broadcast';
 
-const noop = () => undefined;
-const silentLogger = {
-  trace: noop,
-  debug: noop,
-  info: noop,
-  warn: noop,
-  error: noop,
-  getChild: () => silentLogger,
-} as unknown as sdk.MatrixClient['logger'];
-
 const text = (body: string) => ({ msgtype: 'm.text', body });
-
-/**
- * matrix-js-sdk 37.5.0 arms a timer of the request timeout plus 80 s for every request and never
- * clears it (as test/rooms-sdk.e2e-spec.ts explains): unref such long timers so jest exits at once.
- */
-const realSetTimeout = globalThis.setTimeout;
-function unrefLongTimers(): void {
-  globalThis.setTimeout = ((fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
-    const timer = realSetTimeout(fn, ms, ...args);
-    if ((ms ?? 0) >= 60_000) timer.unref();
-    return timer;
-  }) as typeof setTimeout;
-}
 
 describe('server notices', () => {
   const env = testEnvironment();
+  let restoreTimers: () => void;
   let t: TestApp;
   let admin: TestUser;
   let bobUser: TestUser;
@@ -47,7 +26,7 @@ describe('server notices', () => {
   let roomId: string;
 
   beforeAll(async () => {
-    unrefLongTimers();
+    restoreTimers = unrefLongTimers();
     (sdkLogger as unknown as { setLevel(level: string): void }).setLevel('silent');
     t = await TestApp.start({}, env);
     noticesUser = `@_server:${t.serverName}`;
@@ -73,7 +52,7 @@ describe('server notices', () => {
   afterAll(async () => {
     bob?.stopClient();
     await t?.close();
-    globalThis.setTimeout = realSetTimeout;
+    restoreTimers();
   });
 
   const send = (body: object, as: TestUser = admin) => t.http.post(SEND).set(auth(as)).send(body);

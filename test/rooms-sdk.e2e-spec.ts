@@ -1,5 +1,6 @@
 import * as sdk from 'matrix-js-sdk';
 import { logger as sdkLogger } from 'matrix-js-sdk/lib/logger.js';
+import { silentLogger, unrefLongTimers } from './helpers/sdk-support.js';
 import { TestApp, type TestUser } from './helpers/test-app.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -7,21 +8,9 @@ import { waitFor } from './helpers/wait.js';
  * The whole chat flow of issue 3, driven by the official client library against the real server:
  * two users sync, create a room, invite, join, talk, rename, scroll back, redact and leave.
  */
-/**
- * matrix-js-sdk 37.5.0 arms a timer of the request timeout plus 80 s for every request
- * (`timeoutSignal` in http-api/utils) and never clears it, so after the last /sync jest would wait
- * almost two minutes to exit. Such long timers must not keep the process alive: unref them.
- */
-const realSetTimeout = globalThis.setTimeout;
-function unrefLongTimers(): void {
-  globalThis.setTimeout = ((fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
-    const timer = realSetTimeout(fn, ms, ...args);
-    if ((ms ?? 0) >= 60_000) timer.unref();
-    return timer;
-  }) as typeof setTimeout;
-}
 
 describe('matrix-js-sdk end to end', () => {
+  let restoreTimers: () => void;
   let t: TestApp;
   let alice: sdk.MatrixClient;
   let bob: sdk.MatrixClient;
@@ -48,7 +37,7 @@ describe('matrix-js-sdk end to end', () => {
   };
 
   beforeAll(async () => {
-    unrefLongTimers();
+    restoreTimers = unrefLongTimers();
     (sdkLogger as unknown as { setLevel(level: string): void }).setLevel('silent');
     t = await TestApp.start();
     aliceUser = await t.register('alice');
@@ -61,7 +50,7 @@ describe('matrix-js-sdk end to end', () => {
     alice?.stopClient();
     bob?.stopClient();
     await t.close();
-    globalThis.setTimeout = realSetTimeout;
+    restoreTimers();
   });
 
   const texts = (client: sdk.MatrixClient, roomId: string) =>
@@ -138,13 +127,3 @@ describe('matrix-js-sdk end to end', () => {
     );
   });
 });
-
-const noop = () => undefined;
-const silentLogger = {
-  trace: noop,
-  debug: noop,
-  info: noop,
-  warn: noop,
-  error: noop,
-  getChild: () => silentLogger,
-} as unknown as sdk.MatrixClient['logger'];

@@ -1,6 +1,7 @@
 import * as sdk from 'matrix-js-sdk';
 import { logger as sdkLogger } from 'matrix-js-sdk/lib/logger.js';
 import { SearchService } from '../src/search/services/search.service.js';
+import { silentLogger, unrefLongTimers } from './helpers/sdk-support.js';
 import { expectMatchesSpec } from './helpers/matrix-schema.js';
 import { RoomClient, client, expectStatus } from './helpers/room-client.js';
 import { TestApp } from './helpers/test-app.js';
@@ -417,29 +418,3 @@ describe('search', () => {
     }
   });
 });
-
-/**
- * The SDK arms a timer per request (up to 110 s for a /sync long-poll) that stays armed when
- * stopClient() aborts the request; unref'd, such timers do not keep jest running after the tests.
- */
-function unrefLongTimers(): () => void {
-  const real = globalThis.setTimeout;
-  globalThis.setTimeout = ((fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
-    const timer = real(fn, ms, ...args);
-    if ((ms ?? 0) >= 60_000) timer.unref();
-    return timer;
-  }) as typeof setTimeout;
-  return () => {
-    globalThis.setTimeout = real;
-  };
-}
-
-const noop = () => undefined;
-const silentLogger = {
-  trace: noop,
-  debug: noop,
-  info: noop,
-  warn: noop,
-  error: noop,
-  getChild: () => silentLogger,
-} as unknown as sdk.MatrixClient['logger'];
