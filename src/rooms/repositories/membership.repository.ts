@@ -74,14 +74,4 @@ export class MembershipRepository {
       userId,
     ]);
   }
-
-  /** Users sharing at least one joined room with the user (including themselves). */
-  async usersSharingRooms(userId: string): Promise<string[]> {
-    const rows = await this.sql.query<{ user_id: string }>(
-      `SELECT DISTINCT o.user_id FROM room_memberships m JOIN room_memberships o ON o.room_id = m.room_id
-       WHERE m.user_id = $1 AND m.membership = 'join' AND o.membership = 'join'`,
-      [userId],
-    );
-    return rows.map((r) => r.user_id);
-  }
 }
