@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { textArray } from '../../database/sql-literals.js';
 import { SqlService, type Queryable } from '../../database/sql.service.js';
 import type { Pdu, StoredEvent } from '../events/pdu.js';
 
@@ -242,18 +243,17 @@ export class RoomEventRepository {
     return new Map(rows.map((r) => [r.event_id, (JSON.parse(r.pdu) as Pdu).content]));
   }
 
-  /** Which of these client transactions already have an event. */
-  async findTxns(
-    txns: { sender: string; device: string; scope: string; id: string }[],
-    db: Queryable,
-  ): Promise<{ sender: string; device: string; scope: string; id: string }[]> {
-    return db.query(
-      `SELECT e.sender, e.txn_device AS device, e.txn_scope AS scope, e.txn_id AS id
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS t(sender, device, scope, id)
-       JOIN room_events e ON e.sender = t.sender AND e.txn_device = t.device AND e.txn_scope = t.scope
-                         AND e.txn_id = t.id AND e.txn_id IS NOT NULL`,
-      [txns.map((t) => t.sender), txns.map((t) => t.device), txns.map((t) => t.scope), txns.map((t) => t.id)],
-    );
+  /**
+   * Which of these client transactions already have an event, as a statement with literal values
+   * to open a transaction with (see SqlService). Planned on each send, so it uses the transaction
+   * index however fast the table has grown since a generic plan would have been cached.
+   */
+  usedTxnsStatement(txns: { sender: string; device: string; scope: string; id: string }[]): string {
+    return `SELECT e.sender, e.txn_device AS device, e.txn_scope AS scope, e.txn_id AS id
+      FROM unnest(${textArray(txns.map((t) => t.sender))}, ${textArray(txns.map((t) => t.device))},
+                  ${textArray(txns.map((t) => t.scope))}, ${textArray(txns.map((t) => t.id))}) AS t(sender, device, scope, id)
+      JOIN room_events e ON e.sender = t.sender AND e.txn_device = t.device AND e.txn_scope = t.scope
+                        AND e.txn_id = t.id AND e.txn_id IS NOT NULL`;
   }
 
   async findByTxn(

@@ -1,10 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { escapeLiteral } from 'pg';
+import { textArray } from '../../database/sql-literals.js';
 import { SqlService, type Queryable } from '../../database/sql.service.js';
 import type { StoredEvent } from '../events/pdu.js';
 import { EVENT_COLUMNS, toStoredEvent, type EventRow } from './room-event.repository.js';
-
-const textArray = (values: string[]) => `ARRAY[${values.map(escapeLiteral).join(',')}]::text[]`;
 
 /**
  * Room state from the state history table: current state is the rows with to_pos NULL; the
@@ -14,16 +12,18 @@ const textArray = (values: string[]) => `ARRAY[${values.map(escapeLiteral).join(
 export class RoomStateRepository {
   constructor(private readonly sql: SqlService) {}
 
-  /** current(roomId, keys) as a statement with literal values, to open a transaction with (see SqlService). */
-  currentStatement(roomId: string, keys: [string, string][]): string {
-    // This text is planned afresh on every send: a short list of pairs plans in a third of the
-    // time unnest takes; a long one (an admin batch) would plan one index probe per pair.
-    const pairs =
-      keys.length <= 16
-        ? keys.map(([type, key]) => `(${escapeLiteral(type)}, ${escapeLiteral(key)})`).join(', ')
-        : `SELECT * FROM unnest(${textArray(keys.map((k) => k[0]))}, ${textArray(keys.map((k) => k[1]))})`;
-    return `SELECT ${EVENT_COLUMNS} FROM room_state rs JOIN room_events e ON e.event_id = rs.event_id
-      WHERE rs.room_id = ${escapeLiteral(roomId)} AND rs.to_pos IS NULL AND (rs.type, rs.state_key) IN (${pairs})`;
+  /**
+   * The current state entries of several rooms, each room's given (type, state_key) pairs, as a
+   * statement with literal values to open a transaction with (see SqlService). Planned afresh on
+   * each send, which also means planned for the table's size now.
+   */
+  currentStatement(keys: { roomId: string; type: string; stateKey: string }[]): string {
+    return `SELECT ${EVENT_COLUMNS}
+      FROM unnest(${textArray(keys.map((k) => k.roomId))}, ${textArray(keys.map((k) => k.type))},
+                  ${textArray(keys.map((k) => k.stateKey))}) AS k(room_id, type, state_key)
+      JOIN room_state rs ON rs.room_id = k.room_id AND rs.type = k.type AND rs.state_key = k.state_key
+                        AND rs.to_pos IS NULL
+      JOIN room_events e ON e.event_id = rs.event_id`;
   }
 
   static rowsToEvents(rows: Record<string, unknown>[]): StoredEvent[] {

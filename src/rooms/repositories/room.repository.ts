@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { escapeLiteral } from 'pg';
+import { textArray } from '../../database/sql-literals.js';
 import { SqlService, type Queryable } from '../../database/sql.service.js';
 import type { RoomVersion } from '../events/room-versions.js';
 
@@ -25,14 +25,15 @@ export class RoomRepository {
   }
 
   /**
-   * The statement that locks the room row, to open a writer's transaction with (same round trip as
-   * BEGIN): writers to one room queue here, across processes; other rooms proceed.
+   * The statement that locks rooms' rows, to open a writer's transaction with (same round trip as
+   * BEGIN): writers to a room queue here, across processes; other rooms proceed. The rows are
+   * locked in room ID order, so writers locking overlapping sets of rooms cannot deadlock.
    */
-  lockStatement(roomId: string): string {
-    return `SELECT ${ROOM_COLUMNS} FROM rooms WHERE room_id = ${escapeLiteral(roomId)} FOR UPDATE`;
+  lockStatement(roomIds: string[]): string {
+    return `SELECT ${ROOM_COLUMNS} FROM rooms WHERE room_id = ANY(${textArray(roomIds)}) ORDER BY room_id FOR UPDATE`;
   }
 
-  /** Locks the room row (see lockStatement). */
+  /** Locks one room's row (see lockStatement). */
   lock(roomId: string, tx: Queryable): Promise<RoomRow | null> {
     return tx.one<RoomRow>(`SELECT ${ROOM_COLUMNS} FROM rooms WHERE room_id = $1 FOR UPDATE`, [roomId]);
   }

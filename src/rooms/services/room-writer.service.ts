@@ -207,22 +207,40 @@ export class RoomWriterService {
       if (drafts.length > MAX_BATCH) throw new Error(`batches are limited to ${MAX_BATCH} events`);
       for (const draft of drafts) checkDraft(draft);
     }
-    // Each room is locked, then the state its auth rules need is read, in the round trip that opens
-    // the transaction (a state read after its lock is granted is current). Rooms are locked in ID
-    // order, so processes writing to overlapping sets of rooms cannot deadlock.
-    const order = batches.map((_, i) => i).sort((a, b) => (batches[a].roomId < batches[b].roomId ? -1 : 1));
-    const opening = order.flatMap((i) => [
-      this.rooms.lockStatement(batches[i].roomId),
-      this.state.currentStatement(batches[i].roomId, this.neededKeys(batches[i].drafts)),
-    ]);
+    // The rooms are locked, then the state their auth rules need and the client transactions
+    // already used are read, in the round trip that opens the transaction (each statement reads a
+    // fresh snapshot, so reads after the lock is granted are current).
+    const txns = options.skipRejected
+      ? batches.flatMap((b) => b.drafts.flatMap((d) => (d.txn ? [{ sender: d.sender, ...d.txn }] : [])))
+      : [];
+    const opening = [
+      this.rooms.lockStatement(batches.map((b) => b.roomId)),
+      this.state.currentStatement(
+        batches.flatMap((b) =>
+          this.neededKeys(b.drafts).map(([type, stateKey]) => ({ roomId: b.roomId, type, stateKey })),
+        ),
+      ),
+      ...(txns.length > 0 ? [this.events.usedTxnsStatement(txns)] : []),
+    ];
     return this.sql.transaction(
-      async (tx, opened) => {
-        const usedTxns = options.skipRejected ? await this.usedTransactions(batches, tx) : new Set<string>();
-        const built = order.map((i, k) => {
-          const room = opened[2 * k][0] as unknown as RoomRow | undefined;
+      async (tx, [locked, stateRows, usedRows = []]) => {
+        const rooms = new Map((locked as unknown as RoomRow[]).map((r) => [r.room_id, r]));
+        const states = new Map<string, StoredEvent[]>();
+        for (const e of RoomStateRepository.rowsToEvents(stateRows)) {
+          const list = states.get(e.pdu.room_id) ?? [];
+          list.push(e);
+          states.set(e.pdu.room_id, list);
+        }
+        const usedTxns = new Set(
+          (usedRows as unknown as { sender: string; device: string; scope: string; id: string }[]).map((t) =>
+            txnKey(t.sender, t),
+          ),
+        );
+        const built = batches.map(({ roomId, drafts }) => {
+          const room = rooms.get(roomId);
           if (!room || room.purged_ts !== null) throw M.notFound('Room not found');
-          const working = new WorkingState(RoomStateRepository.rowsToEvents(opened[2 * k + 1]));
-          return { i, room, ...this.build(room, batches[i].drafts, working, options, usedTxns) };
+          const working = new WorkingState(states.get(roomId) ?? []);
+          return { room, ...this.build(room, drafts, working, options, usedTxns) };
         });
         // Redactions first: the batch statements take the stream head lock, held until the commit.
         const redacted: string[][] = [];
@@ -236,25 +254,10 @@ export class RoomWriterService {
           );
           written.forEach((b, k) => b.stored.forEach((e, j) => (e.stream_pos = bases[k] + j + 1)));
         }
-        const results: PersistedBatch[] = [];
-        built.forEach(
-          (b, k) => (results[b.i] = { events: b.stored, rejected: b.rejected, redacted: redacted[k] }),
-        );
-        return results;
+        return built.map((b, k) => ({ events: b.stored, rejected: b.rejected, redacted: redacted[k] }));
       },
       { holdsStreamHead: true, opening },
     );
-  }
-
-  /** The client transactions among these drafts that already have an event. */
-  private async usedTransactions(batches: { drafts: EventDraft[] }[], tx: Tx): Promise<Set<string>> {
-    const withTxn = batches.flatMap((b) => b.drafts).filter((d) => d.txn);
-    if (withTxn.length === 0) return new Set();
-    const found = await this.events.findTxns(
-      withTxn.map((d) => ({ sender: d.sender, ...d.txn! })),
-      tx,
-    );
-    return new Set(found.map((f) => txnKey(f.sender, f)));
   }
 
   /** State keys the auth rules need for these drafts. */
