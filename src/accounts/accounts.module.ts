@@ -12,6 +12,7 @@ import { AccountDataRepository } from './repositories/account-data.repository.js
 import { DeviceRepository } from './repositories/device.repository.js';
 import { ProfileRepository } from './repositories/profile.repository.js';
 import { AccountDataService } from './services/account-data.service.js';
+import { AccessTokenCache } from './services/access-token-cache.service.js';
 import { AccountsService } from './services/accounts.service.js';
 import { AuthService } from './services/auth.service.js';
 import { DevicesService } from './services/devices.service.js';
@@ -40,6 +41,7 @@ import { OneTimeKeysRepository } from './keys/one-time-keys.repository.js';
     ProfileRepository,
     AccountDataRepository,
     PasswordHasher,
+    AccessTokenCache,
     AuthService,
     UiaService,
     AccountsService,

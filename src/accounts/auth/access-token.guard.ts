@@ -30,7 +30,12 @@ export class AccessTokenGuard implements CanActivate {
       if (options.optional) return true;
       throw M.missingToken();
     }
-    const requester = await this.auth.authenticate(token, req.ip ?? null, req.get('user-agent') ?? null);
+    const requester = await this.auth.authenticate(
+      token,
+      req.ip ?? null,
+      req.get('user-agent') ?? null,
+      options.admin === true || options.fresh === true,
+    );
     if (!requester) throw M.unknownToken();
     if (isGuest(requester) && !options.allowGuest) throw M.guestForbidden();
     if (options.admin && !isAdmin(requester)) throw M.notAdmin();

@@ -5,8 +5,13 @@ import type { Requester } from './requester.js';
 export const AUTH_METADATA = 'lattice:auth';
 
 export interface AuthOptions {
-  /** Only accounts with account_type 3 (403 M_FORBIDDEN otherwise). */
+  /** Only accounts with account_type 3 (403 M_FORBIDDEN otherwise). Implies `fresh`. */
   admin?: boolean;
+  /**
+   * Reads the token's account from the database rather than the token cache, so that a promotion
+   * or demotion by SQL applies at once (routes that grant admins more than other users).
+   */
+  fresh?: boolean;
   /** Guests may call this route (most client routes refuse them). */
   allowGuest?: boolean;
   /** The route works without a token too; a given token must still be valid. */

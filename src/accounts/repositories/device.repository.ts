@@ -23,7 +23,7 @@ export interface TokenOwnerRow extends DeviceRow {
 const DEVICE_COLUMNS = `d.session_id, d.device_id, d.localpart, d.server_name, d.created_ts, d.display_name,
   d.last_seen_ts, d.last_seen_ip, d.user_agent`;
 
-// account_type is read from the account on every request, so a promotion by SQL applies at once.
+// account_type is read with the token (afresh on admin routes, so a promotion by SQL applies there at once).
 const SELECT_BY_TOKEN_SQL = `
   SELECT ${DEVICE_COLUMNS}, a.account_type, a.is_deactivated
   FROM userapi_devices d

@@ -8,6 +8,7 @@ import { DevicesChangedEvent, type DevicesChanged } from '../accounts.events.js'
 import type { Requester } from '../auth/requester.js';
 import { AccountRepository, AccountType } from '../repositories/account.repository.js';
 import { DeviceRepository } from '../repositories/device.repository.js';
+import { AccessTokenCache } from './access-token-cache.service.js';
 import { PasswordHasher } from './password-hasher.service.js';
 import { hashToken, newAccessToken, newDeviceId, randomString } from './tokens.js';
 
@@ -39,6 +40,7 @@ export class AccountsService {
     private readonly accounts: AccountRepository,
     private readonly devices: DeviceRepository,
     private readonly hasher: PasswordHasher,
+    private readonly tokens: AccessTokenCache,
     private readonly events: EventEmitter2,
   ) {}
 
@@ -130,6 +132,8 @@ export class AccountsService {
     });
     const user = userId(localpart, this.serverName);
     if (created) this.emitDevices({ userId: user, deviceIds: [device], deleted: false });
+    // An existing device's previous token no longer works.
+    else await this.tokens.revokeUser(user);
     return { user_id: user, access_token: token, device_id: device, home_server: this.serverName };
   }
 
@@ -171,8 +175,7 @@ export class AccountsService {
     keep: string | null = null,
   ): Promise<string[]> {
     const deleted = await this.devices.delete(localpart, this.serverName, deviceIds, keep);
-    if (deleted.length > 0)
-      this.emitDevices({ userId: userId(localpart, this.serverName), deviceIds: deleted, deleted: true });
+    if (deleted.length > 0) await this.sessionsEnded(localpart, deleted);
     return deleted;
   }
 
@@ -192,8 +195,7 @@ export class AccountsService {
       await this.accounts.updatePassword(localpart, this.serverName, hash, tx);
       return logoutDevices ? this.devices.delete(localpart, this.serverName, null, null, tx) : [];
     });
-    if (deleted.length > 0)
-      this.emitDevices({ userId: userId(localpart, this.serverName), deviceIds: deleted, deleted: true });
+    if (deleted.length > 0) await this.sessionsEnded(localpart, deleted);
   }
 
   async accountExists(localpart: string): Promise<boolean> {
@@ -210,6 +212,13 @@ export class AccountsService {
 
   countActiveUsers(): Promise<number> {
     return this.accounts.countActiveUsers(this.serverName);
+  }
+
+  /** After devices were deleted (committed): their tokens stop working in every process, and the device list changed. */
+  private async sessionsEnded(localpart: string, deviceIds: string[]): Promise<void> {
+    const user = userId(localpart, this.serverName);
+    await this.tokens.revokeUser(user);
+    this.emitDevices({ userId: user, deviceIds, deleted: true });
   }
 
   private emitDevices(event: DevicesChanged): void {

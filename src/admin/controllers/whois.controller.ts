@@ -11,7 +11,7 @@ export class WhoisController {
 
   /** GET /_matrix/client/v3/admin/whois/{userId} (also r0, and /_synapse/admin/v1/whois/{userId}): admin or self */
   @Get('whois/:userId')
-  @Authenticated()
+  @Authenticated({ fresh: true })
   whois(@Caller() caller: Requester, @Param('userId') userId: string) {
     if (!isAdmin(caller) && caller.userId !== userId)
       throw M.forbidden('userID does not match the current user');
