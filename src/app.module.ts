@@ -1,4 +1,10 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import {
+  Module,
+  RequestMethod,
+  type DynamicModule,
+  type MiddlewareConsumer,
+  type NestModule,
+} from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
@@ -16,6 +22,7 @@ import { RoomsModule } from './rooms/rooms.module.js';
 import { SearchModule } from './search/search.module.js';
 import { SyncModule } from './sync/sync.module.js';
 import { QuietLogger } from './common/quiet-logger.js';
+import { RequestLogMiddleware } from './common/http/request-log.middleware.js';
 
 export interface AppModuleOptions {
   /** Where logs go (tests capture them); stdout by default. */
@@ -23,19 +30,22 @@ export interface AppModuleOptions {
 }
 
 @Module({})
-export class AppModule {
+export class AppModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(RequestLogMiddleware).forRoutes({ path: '{/*splat}', method: RequestMethod.ALL });
+  }
+
   static forRoot(config: AppConfig, options: AppModuleOptions = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
         LoggerModule.forRoot({
+          // The logger only: requests are logged by RequestLogMiddleware, not pino-http's middleware.
+          forRoutes: [],
           pinoHttp: [
             {
               level: config.LOG_LEVEL,
-              // Successful requests are debug noise; failures are what an operator looks for.
-              customLogLevel: (_req, res, err) =>
-                err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug',
               transport:
                 !options.logStream && process.stdout.isTTY
                   ? { target: 'pino-pretty', options: { singleLine: true } }
