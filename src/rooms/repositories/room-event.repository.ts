@@ -245,15 +245,19 @@ export class RoomEventRepository {
 
   /**
    * Which of these client transactions already have an event, as a statement with literal values
-   * to open a transaction with (see SqlService). Planned on each send, so it uses the transaction
-   * index however fast the table has grown since a generic plan would have been cached.
+   * to open a transaction with (see SqlService).
    */
   usedTxnsStatement(txns: { sender: string; device: string; scope: string; id: string }[]): string {
-    return `SELECT e.sender, e.txn_device AS device, e.txn_scope AS scope, e.txn_id AS id
-      FROM unnest(${textArray(txns.map((t) => t.sender))}, ${textArray(txns.map((t) => t.device))},
+    // One index probe per transaction (LATERAL … LIMIT 1 cannot be turned into a join): statistics
+    // gathered when few events had transactions would otherwise have the whole index scanned.
+    return `SELECT x.* FROM unnest(${textArray(txns.map((t) => t.sender))}, ${textArray(txns.map((t) => t.device))},
                   ${textArray(txns.map((t) => t.scope))}, ${textArray(txns.map((t) => t.id))}) AS t(sender, device, scope, id)
-      JOIN room_events e ON e.sender = t.sender AND e.txn_device = t.device AND e.txn_scope = t.scope
-                        AND e.txn_id = t.id AND e.txn_id IS NOT NULL`;
+      CROSS JOIN LATERAL (
+        SELECT e.sender, e.txn_device AS device, e.txn_scope AS scope, e.txn_id AS id FROM room_events e
+        WHERE e.sender = t.sender AND e.txn_device = t.device AND e.txn_scope = t.scope AND e.txn_id = t.id
+          AND e.txn_id IS NOT NULL
+        LIMIT 1
+      ) x`;
   }
 
   async findByTxn(

@@ -14,15 +14,19 @@ export class RoomStateRepository {
 
   /**
    * The current state entries of several rooms, each room's given (type, state_key) pairs, as a
-   * statement with literal values to open a transaction with (see SqlService). Planned afresh on
-   * each send, which also means planned for the table's size now.
+   * statement with literal values to open a transaction with (see SqlService).
    */
   currentStatement(keys: { roomId: string; type: string; stateKey: string }[]): string {
+    // One probe of the current-state index per key (LATERAL … LIMIT 1 is never turned into a join
+    // over the whole table, whatever the statistics say about its size).
     return `SELECT ${EVENT_COLUMNS}
       FROM unnest(${textArray(keys.map((k) => k.roomId))}, ${textArray(keys.map((k) => k.type))},
                   ${textArray(keys.map((k) => k.stateKey))}) AS k(room_id, type, state_key)
-      JOIN room_state rs ON rs.room_id = k.room_id AND rs.type = k.type AND rs.state_key = k.state_key
-                        AND rs.to_pos IS NULL
+      CROSS JOIN LATERAL (
+        SELECT rs.event_id FROM room_state rs
+        WHERE rs.room_id = k.room_id AND rs.type = k.type AND rs.state_key = k.state_key AND rs.to_pos IS NULL
+        LIMIT 1
+      ) rs
       JOIN room_events e ON e.event_id = rs.event_id`;
   }
 

@@ -430,20 +430,20 @@ export class RoomWriterService {
       if (e.pdu.type === 'm.room.member' && e.pdu.state_key) userIds.add(e.pdu.state_key);
       position = Math.max(position, e.stream_pos);
     }
-    try {
-      await this.notifier.notify({ roomIds: [...roomIds], userIds: [...userIds], position });
-    } catch (err) {
-      // The events are committed; a missed wake-up only delays /sync until its long-poll times out.
-      this.logger.warn(
-        `Could not publish the sync wake-up for ${[...roomIds].join(', ')}: ${errorText(err)}`,
+    // The wake-up and the listeners (search indexing) go at once: a caller waits for both.
+    const woken = this.notifier
+      .notify({ roomIds: [...roomIds], userIds: [...userIds], position })
+      .catch((err) =>
+        // The events are committed; a missed wake-up only delays /sync until its long-poll times out.
+        this.logger.warn(
+          `Could not publish the sync wake-up for ${[...roomIds].join(', ')}: ${errorText(err)}`,
+        ),
       );
-    }
     const payload: EventsPersisted = { events, redacted: written.flatMap((w) => w.redacted) };
-    try {
-      await this.emitter.emitAsync(EventsPersistedEvent, payload);
-    } catch (err) {
+    const listened = this.emitter.emitAsync(EventsPersistedEvent, payload).catch((err) =>
       // Derived data (the search index) can be rebuilt; the send itself has succeeded.
-      this.logger.error(`A listener failed on new events in ${[...roomIds].join(', ')}: ${errorText(err)}`);
-    }
+      this.logger.error(`A listener failed on new events in ${[...roomIds].join(', ')}: ${errorText(err)}`),
+    );
+    await Promise.all([woken, listened]);
   }
 }
