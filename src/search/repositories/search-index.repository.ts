@@ -101,7 +101,10 @@ const indexBody = (stale: string) => `
         JOIN room_events t ON t.event_id = COALESCE(r.pdu::json ->> 'redacts', r.pdu::json -> 'content' ->> 'redacts')
       WHERE r.type = 'm.room.redaction' AND t.redacted_by = r.event_id
       UNION ALL
-      SELECT e.stream_pos FROM room_events e WHERE e.event_id = ANY($3::text[])
+      -- A probe per ID: with \`event_id = ANY($3)\` an empty list is a provably false condition,
+      -- which lets the planner pick any index (the partial transaction index, scanned whole).
+      SELECT e.stream_pos FROM unnest($3::text[]) AS x(event_id)
+        JOIN LATERAL (SELECT stream_pos FROM room_events WHERE event_id = x.event_id) e ON TRUE
     )
     RETURNING 1
   )
