@@ -34,8 +34,11 @@ export function hashAndSign(
     ...unsignedPdu,
     hashes: { sha256: contentHash(unsignedPdu as Record<string, unknown>) },
   };
-  const redacted = redact(withHash as Record<string, unknown>, version);
-  const { signatures } = key.signJson(serverName, redacted);
+  // The signature and the reference hash (the event ID) cover the same bytes: the canonical JSON
+  // of the redacted event without signatures and unsigned.
+  const { unsigned: _u, ...redacted } = redact(withHash as Record<string, unknown>, version);
+  const signed = canonicalJson(redacted);
+  const signatures = { [serverName]: { [key.keyId]: key.signBytes(signed) } };
   const pdu = { ...withHash, signatures } as Pdu;
-  return { pdu, eventId: eventIdOf(pdu as unknown as Record<string, unknown>, version) };
+  return { pdu, eventId: '$' + encodeBase64Url(sha256(signed)) };
 }
