@@ -22,7 +22,6 @@ import { RoomsModule } from './rooms/rooms.module.js';
 import { SearchModule } from './search/search.module.js';
 import { SyncModule } from './sync/sync.module.js';
 import { QuietLogger } from './common/quiet-logger.js';
-import { RequestLogMiddleware } from './common/http/request-log.middleware.js';
 
 export interface AppModuleOptions {
   /** Where logs go (tests capture them); stdout by default. */
@@ -30,18 +29,14 @@ export interface AppModuleOptions {
 }
 
 @Module({})
-export class AppModule implements NestModule {
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(RequestLogMiddleware).forRoutes({ path: '{/*splat}', method: RequestMethod.ALL });
-  }
-
+export class AppModule {
   static forRoot(config: AppConfig, options: AppModuleOptions = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
         LoggerModule.forRoot({
-          // The logger only: requests are logged by RequestLogMiddleware, not pino-http's middleware.
+          // The logger only: requests are logged by requestLog (createHttpApp), not pino-http's middleware.
           forRoutes: [],
           pinoHttp: [
             {

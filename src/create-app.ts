@@ -11,6 +11,8 @@ import { matrixValidationPipe } from './common/http/validation.pipe.js';
 import type { AppConfig } from './config/app-config.js';
 import { runMigrationsLocked } from './database/migration-runner.js';
 import { QuietLogger } from './common/quiet-logger.js';
+import { requestLog } from './common/http/request-log.middleware.js';
+import { PinoLogger } from 'nestjs-pino';
 
 /** Builds the HTTP application (roles `all` and `api`): migrations applied, Matrix error handling, CORS. Not yet listening. */
 export async function createHttpApp(
@@ -27,6 +29,7 @@ export async function createHttpApp(
   app.set('trust proxy', 'loopback');
   app.set('etag', false);
   app.set('x-powered-by', false);
+  app.use(requestLog(await app.resolve(PinoLogger)));
   app.enableCors({
     origin: '*',
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
