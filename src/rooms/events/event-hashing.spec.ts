@@ -2,7 +2,6 @@ import { decodeBase64 } from '../../common/crypto/base64.js';
 import { SigningKey, verifyJsonSignature } from '../../common/crypto/signing-key.js';
 import { contentHash, eventIdOf, hashAndSign } from './event-hashing.js';
 import { redact } from './redaction.js';
-import type { Pdu } from './pdu.js';
 
 // The spec's event signing vectors (appendices) and the derived v11 values of matrix-spec.md §1.
 const key = new SigningKey('ed25519:1', decodeBase64('YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1'));

@@ -34,6 +34,14 @@ export function toStoredEvent(row: EventRow): StoredEvent {
   };
 }
 
+/** A client transaction: who sent it, from which device, for which kind of request, with which ID. */
+export interface ClientTxn {
+  sender: string;
+  device: string;
+  scope: string;
+  id: string;
+}
+
 /** One event of a batch, ready to store; `ord` is its 1-based place in the batch (its stream position is base + ord). */
 export interface NewEventRow {
   eventId: string;
@@ -247,7 +255,7 @@ export class RoomEventRepository {
    * Which of these client transactions already have an event, as a statement with literal values
    * to open a transaction with (see SqlService).
    */
-  usedTxnsStatement(txns: { sender: string; device: string; scope: string; id: string }[]): string {
+  usedTxnsStatement(txns: ClientTxn[]): string {
     // One index probe per transaction (LATERAL … LIMIT 1 cannot be turned into a join): statistics
     // gathered when few events had transactions would otherwise have the whole index scanned.
     return `SELECT x.* FROM unnest(${textArray(txns.map((t) => t.sender))}, ${textArray(txns.map((t) => t.device))},

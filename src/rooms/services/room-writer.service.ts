@@ -19,12 +19,14 @@ import type { RoomVersion } from '../events/room-versions.js';
 import { EventsPersistedEvent, type EventsPersisted } from '../rooms.events.js';
 import {
   RoomEventRepository,
+  type ClientTxn,
   type EventBatch,
   type NewEventRow,
 } from '../repositories/room-event.repository.js';
 import { RoomRepository, type RoomRow } from '../repositories/room.repository.js';
 import { RoomStateRepository } from '../repositories/room-state.repository.js';
 import { RoomSendQueue, type PersistedBatch } from './room-send-queue.js';
+import { RoomStateCache, type StateEvent, type StateKeyPair } from './room-state-cache.js';
 
 /** What a caller asks to send. */
 export interface EventDraft {
@@ -79,8 +81,18 @@ const txnKey = (sender: string, txn: { device: string; scope: string; id: string
 class WorkingState implements AuthState {
   private readonly entries = new Map<string, StateEntry & { pdu?: Pdu }>();
 
-  constructor(events: StoredEvent[]) {
+  constructor(events: StateEvent[]) {
     for (const e of events) this.set(e.pdu.type, e.pdu.state_key!, e.event_id, e.pdu);
+  }
+
+  /** The entries for these keys as they stand (null: no such state), to remember after the commit. */
+  snapshot(keys: Iterable<StateKeyPair>): Map<string, StateEvent | null> {
+    const out = new Map<string, StateEvent | null>();
+    for (const [type, key] of keys) {
+      const entry = this.get(type, key);
+      out.set(stateKey(type, key), entry?.pdu ? { event_id: entry.event_id, pdu: entry.pdu } : null);
+    }
+    return out;
   }
 
   get(type: string, key: string): (StateEntry & { pdu?: Pdu }) | undefined {
@@ -106,6 +118,7 @@ class WorkingState implements AuthState {
 @Injectable()
 export class RoomWriterService {
   private readonly logger = new Logger(RoomWriterService.name);
+  private readonly stateCache = new RoomStateCache();
   private readonly queue = new RoomSendQueue({
     persistRooms: (batches) => this.persistRooms(batches, { skipRejected: true }),
     announce: (written) => this.announce(written),
@@ -143,13 +156,16 @@ export class RoomWriterService {
         await alongside?.(tx);
         // A new room has no state yet.
         const room = (await this.rooms.lock(roomId, tx))!;
-        const built = this.build(room, drafts, new WorkingState([]), {});
+        const working = new WorkingState([]);
+        const built = this.build(room, drafts, working, {});
         const [base] = await this.events.persistBatches([built.batch], tx);
         built.stored.forEach((e, i) => (e.stream_pos = base + i + 1));
-        return { events: built.stored, redacted: [] };
+        const state = working.snapshot(built.batch.state.map((st) => [st.type, st.stateKey]));
+        return { events: built.stored, redacted: [], state, head: built.batch.lastEventId || null };
       },
       { holdsStreamHead: true },
     );
+    this.stateCache.remember(roomId, null, written.head, written.state);
     await this.announce([written]);
     return written.events;
   }
@@ -199,7 +215,7 @@ export class RoomWriterService {
   }
 
   /** Persists drafts into existing rooms in one transaction, without announcing them. */
-  private persistRooms(
+  private async persistRooms(
     batches: { roomId: string; drafts: EventDraft[] }[],
     options: SendOptions,
   ): Promise<PersistedBatch[]> {
@@ -207,62 +223,89 @@ export class RoomWriterService {
       if (drafts.length > MAX_BATCH) throw new Error(`batches are limited to ${MAX_BATCH} events`);
       for (const draft of drafts) checkDraft(draft);
     }
-    // The rooms are locked, then the state their auth rules need and the client transactions
-    // already used are read, in the round trip that opens the transaction (each statement reads a
-    // fresh snapshot, so reads after the lock is granted are current).
+    // The rooms are locked, then the state their auth rules need (what the state cache does not
+    // know) and the client transactions already used are read, in the round trip that opens the
+    // transaction (each statement reads a fresh snapshot, so reads after the lock is granted are
+    // current).
+    const needed = batches.map((b) => this.neededKeys(b.drafts));
+    const requested = batches.map((b, i) => this.stateCache.keysToRead(b.roomId, needed[i]));
+    const toRead = batches.flatMap((b, i) =>
+      requested[i].map(([type, stateKey]) => ({ roomId: b.roomId, type, stateKey })),
+    );
     const txns = options.skipRejected
       ? batches.flatMap((b) => b.drafts.flatMap((d) => (d.txn ? [{ sender: d.sender, ...d.txn }] : [])))
       : [];
-    const opening = [
-      this.rooms.lockStatement(batches.map((b) => b.roomId)),
-      this.state.currentStatement(
-        batches.flatMap((b) =>
-          this.neededKeys(b.drafts).map(([type, stateKey]) => ({ roomId: b.roomId, type, stateKey })),
-        ),
-      ),
-      ...(txns.length > 0 ? [this.events.usedTxnsStatement(txns)] : []),
-    ];
-    return this.sql.transaction(
-      async (tx, [locked, stateRows, usedRows = []]) => {
+    const opening = [this.rooms.lockStatement(batches.map((b) => b.roomId))];
+    if (toRead.length > 0) opening.push(this.state.currentStatement(toRead));
+    if (txns.length > 0) opening.push(this.events.usedTxnsStatement(txns));
+    const written = this.sql.transaction(
+      async (tx, [locked, ...reads]) => {
         const rooms = new Map((locked as unknown as RoomRow[]).map((r) => [r.room_id, r]));
-        const states = new Map<string, StoredEvent[]>();
-        for (const e of RoomStateRepository.rowsToEvents(stateRows)) {
+        const states = new Map<string, StateEvent[]>();
+        for (const e of toRead.length > 0 ? RoomStateRepository.rowsToEvents(reads.shift()!) : []) {
           const list = states.get(e.pdu.room_id) ?? [];
           list.push(e);
           states.set(e.pdu.room_id, list);
         }
-        const usedTxns = new Set(
-          (usedRows as unknown as { sender: string; device: string; scope: string; id: string }[]).map((t) =>
-            txnKey(t.sender, t),
-          ),
-        );
-        const built = batches.map(({ roomId, drafts }) => {
+        const used = (reads.shift() ?? []) as unknown as ClientTxn[];
+        const usedTxns = new Set(used.map((t) => txnKey(t.sender, t)));
+        const built = [];
+        for (const [i, { roomId, drafts }] of batches.entries()) {
           const room = rooms.get(roomId);
           if (!room || room.purged_ts !== null) throw M.notFound('Room not found');
-          const working = new WorkingState(states.get(roomId) ?? []);
-          return { room, ...this.build(room, drafts, working, options, usedTxns) };
-        });
+          // Written to by another process since the cache saw it: read every needed key.
+          const current =
+            this.stateCache.resolve(
+              roomId,
+              room.last_event_id,
+              needed[i],
+              requested[i],
+              states.get(roomId) ?? [],
+            ) ?? (await this.state.current(roomId, needed[i], tx));
+          const working = new WorkingState(current);
+          const b = this.build(room, drafts, working, options, usedTxns);
+          const keys = [...needed[i], ...b.batch.state.map((st): StateKeyPair => [st.type, st.stateKey])];
+          built.push({ room, ...b, state: working.snapshot(keys) });
+        }
         // Redactions first: the batch statements take the stream head lock, held until the commit.
         const redacted: string[][] = [];
         for (const b of built) redacted.push(await this.applyRedactions(b.stored, b.room.room_version, tx));
         // All rooms' events in one statement.
-        const written = built.filter((b) => b.rows.length > 0);
-        if (written.length > 0) {
+        const persisted = built.filter((b) => b.rows.length > 0);
+        if (persisted.length > 0) {
           const bases = await this.events.persistBatches(
-            written.map((b) => b.batch),
+            persisted.map((b) => b.batch),
             tx,
           );
-          written.forEach((b, k) => b.stored.forEach((e, j) => (e.stream_pos = bases[k] + j + 1)));
+          persisted.forEach((b, k) => b.stored.forEach((e, j) => (e.stream_pos = bases[k] + j + 1)));
         }
-        return built.map((b, k) => ({ events: b.stored, rejected: b.rejected, redacted: redacted[k] }));
+        return { built, redacted };
       },
       { holdsStreamHead: true, opening },
     );
+    try {
+      const { built, redacted } = await written;
+      built.forEach((b, k) => {
+        // A redaction may have redacted a state event the cache holds: read the room again next time.
+        if (redacted[k].length > 0) this.stateCache.forget(b.room.room_id);
+        else
+          this.stateCache.remember(
+            b.room.room_id,
+            b.room.last_event_id,
+            b.batch.lastEventId || b.room.last_event_id,
+            b.state,
+          );
+      });
+      return built.map((b, k) => ({ events: b.stored, rejected: b.rejected, redacted: redacted[k] }));
+    } catch (err) {
+      for (const b of batches) this.stateCache.forget(b.roomId);
+      throw err;
+    }
   }
 
   /** State keys the auth rules need for these drafts. */
-  private neededKeys(drafts: EventDraft[]): [string, string][] {
-    const keys = new Map<string, [string, string]>();
+  private neededKeys(drafts: EventDraft[]): StateKeyPair[] {
+    const keys = new Map<string, StateKeyPair>();
     const add = (type: string, key: string) => keys.set(stateKey(type, key), [type, key]);
     add('m.room.create', '');
     add('m.room.power_levels', '');
