@@ -56,13 +56,11 @@ describe('access tokens across API processes', () => {
 
   it('logout/all through one process ends every session of the user in the other', async () => {
     const first = await a.register('lin');
-    const login = await b.http
-      .post(`${V3}/login`)
-      .send({
-        type: 'm.login.password',
-        identifier: { type: 'm.id.user', user: 'lin' },
-        password: 'correct horse battery',
-      });
+    const login = await b.http.post(`${V3}/login`).send({
+      type: 'm.login.password',
+      identifier: { type: 'm.id.user', user: 'lin' },
+      password: 'correct horse battery',
+    });
     expect(login.status).toBe(200);
     const second: TestUser = {
       ...first,
