@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 
 /** dist/ of this build: benchmarks run the compiled server and tools as separate processes. */
@@ -179,6 +180,10 @@ export class BenchServer {
       `DROP DATABASE IF EXISTS "${new URL(this.env.DATABASE_URL).pathname.slice(1)}" WITH (FORCE)`,
     );
     await admin.end();
+    const redis = new Redis(REDIS);
+    const keys = await redis.keys(`${this.env.REDIS_KEY_PREFIX}:*`);
+    for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+    await redis.quit();
   }
 
   private run(script: string, args: string[]): Promise<string> {

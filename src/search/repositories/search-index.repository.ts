@@ -116,6 +116,13 @@ const indexBody = (stale: string) => `
 const BATCH_COLUMNS = `e.stream_pos, e.event_id, e.room_id, e.type, e.sender, e.pdu, e.redacted_by`;
 
 /**
+ * A room being purged is hidden at once and its rows deleted in steps: the range walks (reindex,
+ * catch-up) leave its events alone rather than index what the purge is deleting (and a reindex
+ * range then drops such rows, as rows of no current event).
+ */
+const NOT_PURGED = `NOT EXISTS (SELECT 1 FROM rooms r WHERE r.room_id = e.room_id AND r.purged_ts IS NOT NULL)`;
+
+/**
  * Events in (after, upTo]: the indexable ones and the redactions among them. Every row in the
  * range must be one of docs, which also clears rows whose event is gone (a room purged while a
  * reindex had already read it).
@@ -125,6 +132,7 @@ const INDEX_RANGE_SQL = `
     SELECT ${BATCH_COLUMNS} FROM room_events e
     WHERE e.stream_pos > $2 AND e.stream_pos <= $4
       AND e.type IN ('m.room.message', 'm.room.name', 'm.room.topic', 'm.room.redaction')
+      AND ${NOT_PURGED}
   ),
   ${indexBody('SELECT stream_pos FROM search_events WHERE stream_pos > $2 AND stream_pos <= $4')}`;
 
@@ -140,6 +148,7 @@ const CATCH_UP_RANGE_SQL = `
       AND (e.type = 'm.room.redaction'
            OR (e.type IN ('m.room.message', 'm.room.name', 'm.room.topic')
                AND NOT EXISTS (SELECT 1 FROM search_events s WHERE s.stream_pos = e.stream_pos)))
+      AND ${NOT_PURGED}
   ),
   ${indexBody(`SELECT stream_pos FROM batch WHERE type IN ('m.room.message', 'm.room.name', 'm.room.topic')`)}`;
 
