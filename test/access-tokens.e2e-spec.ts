@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { TestApp, auth, testEnvironment, type TestUser } from './helpers/test-app.js';
+import { waitFor } from './helpers/wait.js';
 
 const V3 = '/_matrix/client/v3';
 
@@ -116,19 +117,29 @@ describe('access tokens across API processes', () => {
     await a.sql(`DELETE FROM userapi_devices WHERE localpart = 'max'`);
     expect((await whoami(b, max.accessToken)).status).toBe(200);
     const redis = new Redis(env.REDIS_URL);
-    try {
-      const clients = (await redis.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string;
-      const ours = clients
+    /** Our processes' revocation subscribers, as Redis lists them ("id=… name=… sub=1 …"). */
+    const subscribers = async () =>
+      ((await redis.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string)
         .split('\n')
-        .filter((line) => line.includes(`name=${env.REDIS_KEY_PREFIX}:accounts:tokens-revoked`))
-        .map((line) => /\bid=(\d+)/.exec(line)![1]);
+        .filter((line) => line.includes(`name=${env.REDIS_KEY_PREFIX}:accounts:tokens-revoked `));
+    try {
+      const ours = (await subscribers()).map((line) => /\bid=(\d+)/.exec(line)![1]);
       expect(ours).toHaveLength(2);
       for (const id of ours) await redis.call('CLIENT', 'KILL', 'ID', id);
+      for (const app of [a, b]) {
+        expect(await refusedBy(app, max.accessToken)).toEqual({ status: 401, errcode: 'M_UNKNOWN_TOKEN' });
+      }
+      // Both reconnect and subscribe again, and revocations reach them as before.
+      await waitFor(
+        async () => (await subscribers()).filter((line) => / sub=1 /.test(line)).length === 2,
+        'both processes to subscribe again',
+      );
+      const mia = await a.register('mia');
+      await cachedInBoth(mia);
+      expect((await b.http.post(`${V3}/logout`).set(auth(mia)).send({})).status).toBe(200);
+      expect(await refusedBy(a, mia.accessToken)).toEqual({ status: 401, errcode: 'M_UNKNOWN_TOKEN' });
     } finally {
       await redis.quit();
-    }
-    for (const app of [a, b]) {
-      expect(await refusedBy(app, max.accessToken)).toEqual({ status: 401, errcode: 'M_UNKNOWN_TOKEN' });
     }
   });
 });

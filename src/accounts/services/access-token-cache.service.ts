@@ -41,7 +41,8 @@ export class AccessTokenCache implements OnModuleInit {
   async onModuleInit(): Promise<void> {
     const channel = this.redis.channel(TOKENS_REVOKED_CHANNEL);
     // Named, so an operator (and a test) can tell it apart in CLIENT LIST.
-    const subscriber = this.redis.connection({ connectionName: channel });
+    // (It subscribes again itself on every reconnection, below, rather than through ioredis.)
+    const subscriber = this.redis.connection({ connectionName: channel, autoResubscribe: false });
     subscriber.on('message', (_channel: string, user: string) => this.forget(user));
     subscriber.on('close', () => {
       this.subscribed = false;
