@@ -1,3 +1,6 @@
+import { verifyJsonSignature } from '../src/common/crypto/signing-key.js';
+import { contentHash, eventIdOf } from '../src/rooms/events/event-hashing.js';
+import { redact } from '../src/rooms/events/redaction.js';
 import { expectMatchesSpec } from './helpers/matrix-schema.js';
 import { CS, RoomClient, bodies, client, expectStatus, txn } from './helpers/room-client.js';
 import { TestApp, testEnvironment } from './helpers/test-app.js';
@@ -51,6 +54,24 @@ describe('send and transaction idempotence', () => {
       sender: alice.userId,
       content: { msgtype: 'm.text', body: 'hello' },
     });
+  });
+
+  it('stores every event hashed, signed by the server and named by its reference hash', async () => {
+    const room = await alice.createRoom({ name: 'signed' });
+    await Promise.all(Array.from({ length: 8 }, (_, n) => alice.send(room, `signed ${n}`)));
+    const keys = expectStatus(await t.http.get('/_matrix/key/v2/server'), 200).body;
+    const [[keyId, { key }]] = Object.entries(keys.verify_keys as Record<string, { key: string }>);
+    const rows = await t.sql<{ event_id: string; pdu: string }>(
+      `SELECT event_id, pdu FROM room_events WHERE room_id = $1`,
+      [room],
+    );
+    expect(rows.length).toBeGreaterThan(8);
+    for (const row of rows) {
+      const pdu = JSON.parse(row.pdu) as Record<string, unknown>;
+      expect(eventIdOf(pdu, '10')).toBe(row.event_id);
+      expect(contentHash(pdu)).toBe((pdu.hashes as { sha256: string }).sha256);
+      expect(verifyJsonSignature(redact(pdu, '10'), t.serverName, keyId, key)).toBe(true);
+    }
   });
 
   it('returns the same event for a retried transaction, and stores it once', async () => {
