@@ -20,8 +20,7 @@ describe('access tokens across API processes', () => {
   });
 
   afterAll(async () => {
-    await b?.app.close();
-    await b?.pg.end();
+    await b?.stop();
     await a?.close();
   });
 

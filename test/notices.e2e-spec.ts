@@ -301,8 +301,7 @@ describe('server notices', () => {
 
     afterAll(async () => {
       // Only this process stops here; the first one drops the shared database at the end.
-      await t2?.app.close();
-      await t2?.pg.end();
+      await t2?.stop();
     });
 
     it('answers a repeated PUT with the first event', async () => {

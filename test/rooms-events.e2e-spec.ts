@@ -213,8 +213,7 @@ describe('send and transaction idempotence', () => {
       200,
     );
     // Stop this server without dropping its database, and start a new one on it.
-    await t.app.close();
-    await t.pg.end();
+    await t.stop();
     t = await TestApp.start({}, env);
     alice = new RoomClient(t, alice.user);
     const again = expectStatus(

@@ -26,8 +26,7 @@ describe('room state written by another process', () => {
   });
 
   afterAll(async () => {
-    await b?.app.close();
-    await b?.pg.end();
+    await b?.stop();
     await a?.close();
   });
 

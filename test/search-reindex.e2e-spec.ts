@@ -270,8 +270,7 @@ describe('search reindex', () => {
       [eventId],
     );
     // Stop the server, then make the database look as if it had died right after the commit.
-    await t.app.close();
-    await t.pg.end();
+    await t.stop();
     const db = new pg.Client({ connectionString: env.DATABASE_URL });
     await db.connect();
     await db.query(`DELETE FROM search_events WHERE event_id = $1`, [eventId]);

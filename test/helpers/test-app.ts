@@ -137,9 +137,14 @@ export class TestApp {
       .send({ nonce: body.nonce, username, password, admin, mac, displayname });
   }
 
-  async close(): Promise<void> {
+  /** Stops this instance but keeps its database and Redis state (a second instance on shared state). */
+  async stop(): Promise<void> {
     await this.app.close();
     await this.pg.end();
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
     await dropTestState(this.config);
   }
 }
