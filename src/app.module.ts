@@ -30,7 +30,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggerModule.forRoot({
-          // The logger only: requests are logged by requestLog (createHttpApp), not pino-http's middleware.
+          // The logger only: requests are logged by registerRequestLog (createHttpApp), not pino-http's middleware.
           forRoutes: [],
           pinoHttp: [
             {

@@ -1,17 +1,19 @@
 import { Logger as NestLogger, type INestApplication, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from './database/data-source-options.js';
 import { AppModule, type AppModuleOptions } from './app.module.js';
-import { bodyParserErrorHandler, jsonBodyParser, requireObjectBody } from './common/http/body-parser.js';
+import { MAX_BODY_BYTES, registerJsonBody } from './common/http/body-parser.js';
 import { MatrixExceptionFilter } from './common/http/matrix-exception.filter.js';
-import { RouteTable } from './common/http/route-table.js';
+import { MAX_PARAM_LENGTH, RouteTable } from './common/http/route-table.js';
+import { M } from './common/errors/matrix-error.js';
 import { matrixValidationPipe } from './common/http/validation.pipe.js';
 import type { AppConfig } from './config/app-config.js';
 import { runMigrationsLocked } from './database/migration-runner.js';
 import { QuietLogger } from './common/quiet-logger.js';
-import { requestLog } from './common/http/request-log.middleware.js';
+import { registerRequestLog } from './common/http/request-log.hook.js';
 import { PinoLogger } from 'nestjs-pino';
 
 /** Builds the HTTP application (roles `all` and `api`): migrations applied, Matrix error handling, CORS. Not yet listening. */
@@ -20,28 +22,43 @@ export async function createHttpApp(
   options: AppModuleOptions = {},
 ): Promise<INestApplication> {
   const applied = await migrate(config);
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), {
+  // Fastify rather than Express: its router and request path cost a fraction of Express's per
+  // request, measured as about 15% more sends per second on two cores (see README, Benchmarks).
+  const adapter = new FastifyAdapter({
+    bodyLimit: MAX_BODY_BYTES,
+    // X-Forwarded-For is honoured from a reverse proxy on this machine only.
+    trustProxy: 'loopback',
+    routerOptions: {
+      // As clients and reverse proxies expect of a Matrix server: `/path/` is `/path`.
+      ignoreTrailingSlash: true,
+      maxParamLength: MAX_PARAM_LENGTH,
+    },
+    // Requests the router refuses before any handler (a path that is not valid percent-encoding).
+    frameworkErrors: (err: FastifyError, _req: FastifyRequest, reply: FastifyReply) => {
+      const error = err.statusCode === 400 ? M.invalidParam(err.message) : M.unrecognized(404);
+      void reply.status(error.status).send(error.toJSON());
+    },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {
     bodyParser: false,
     bufferLogs: true,
   });
   app.useLogger(app.get(QuietLogger));
   logMigrations(applied);
-  app.set('trust proxy', 'loopback');
-  app.set('etag', false);
-  app.set('x-powered-by', false);
-  app.use(requestLog(await app.resolve(PinoLogger)));
+  const fastify = app.getHttpAdapter().getInstance();
+  registerRequestLog(fastify, await app.resolve(PinoLogger));
+  registerJsonBody(fastify);
+  const routes = RouteTable.recording(fastify);
   app.enableCors({
     origin: '*',
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
     allowedHeaders: ['X-Requested-With', 'Content-Type', 'Authorization'],
     optionsSuccessStatus: 200,
   });
-  app.use(jsonBodyParser, bodyParserErrorHandler, requireObjectBody);
-  const routes = new RouteTable();
   app.useGlobalFilters(new MatrixExceptionFilter(routes));
   app.useGlobalPipes(matrixValidationPipe);
   await app.init();
-  routes.capture(app);
+  await fastify.ready();
   return app;
 }
 

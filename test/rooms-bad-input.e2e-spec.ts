@@ -68,7 +68,7 @@ describe('rooms and sync: bad input', () => {
           type: 'org.example',
           tag: 'm.favourite',
           receiptType: 'm.read',
-          stateKey: '',
+          stateKey: 'x',
         });
         const agent = request(t.app.getHttpServer());
         const res = await agent[route.method](path)

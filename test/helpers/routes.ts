@@ -1,56 +1,41 @@
 import type { INestApplication } from '@nestjs/common';
-
-interface Layer {
-  route?: { path: string; methods: Record<string, boolean> };
-  match(path: string): boolean;
-}
+import type { FastifyInstance } from 'fastify';
+import { RouteTable } from '../../src/common/http/route-table.js';
 
 export interface Route {
   method: 'get' | 'post' | 'put' | 'delete' | 'patch';
-  /** The Express path pattern, e.g. `/_dendrite/admin/resetPassword/:userId`. */
+  /** The router's path pattern, e.g. `/_dendrite/admin/resetPassword/:userId`. */
   pattern: string;
-  layer: Layer;
+  table: RouteTable;
 }
 
-const METHODS = ['get', 'post', 'put', 'delete', 'patch'] as const;
-
 /**
- * Every route the running app serves, read from Express's router, so tests that walk "every
- * route" also cover routes added later. Catch-all layers (Nest's middleware `{/*splat}`) are left out.
+ * Every route the running app serves, as its route table recorded them, so tests that walk "every
+ * route" also cover routes added later (catch-alls and HEAD twins are not in the table).
  */
 export function listRoutes(app: INestApplication): Route[] {
-  const express = app.getHttpAdapter().getInstance() as { router: { stack: Layer[] } };
-  const routes: Route[] = [];
-  for (const layer of express.router.stack) {
-    if (!layer.route || /^\{?\/?\*/.test(layer.route.path)) continue;
-    for (const method of METHODS) {
-      if (layer.route.methods[method]) routes.push({ method, pattern: layer.route.path, layer });
-    }
-  }
-  return routes;
+  const table = RouteTable.of(app.getHttpAdapter().getInstance() as FastifyInstance);
+  return table.routes.map((r) => ({
+    method: r.method.toLowerCase() as Route['method'],
+    pattern: r.url,
+    table,
+  }));
 }
 
 /** Values for path parameters by name; anything else gets `fallback`. */
 export type ParamValues = Record<string, string>;
 
 /**
- * Fills a path pattern (`:name`, `*name`, optional `{...}` groups) with values and checks that
- * the route really matches the result, so a test never silently hits some other route.
+ * Fills a path pattern (`:name` parameters) with values and checks that the route really matches
+ * the result, so a test never silently hits some other route.
  */
 export function fillPath(route: Route, values: ParamValues, fallback = 'x'): string {
-  const substitute = (pattern: string) =>
-    pattern.replace(/[:*]([A-Za-z_$][A-Za-z0-9_$]*)/g, (_m, name: string) =>
-      encodeURIComponent(values[name] ?? fallback),
-    );
-  // First with the optional groups filled in, then without them.
-  const candidates = [
-    substitute(route.pattern).replace(/[{}]/g, ''),
-    substitute(route.pattern.replace(/\{[^{}]*\}/g, '')),
-  ];
-  const path = candidates.find((p) => route.layer.match(p));
-  if (!path)
+  const path = route.pattern.replace(/:([A-Za-z_$][A-Za-z0-9_$]*)/g, (_m, name: string) =>
+    encodeURIComponent(values[name] ?? fallback),
+  );
+  if (route.table.match(route.method.toUpperCase(), path) !== route.pattern)
     throw new Error(
-      `Cannot fill ${route.method.toUpperCase()} ${route.pattern}: tried ${candidates.join(', ')}`,
+      `Cannot fill ${route.method.toUpperCase()} ${route.pattern}: ${path} is not served by it`,
     );
   return path;
 }

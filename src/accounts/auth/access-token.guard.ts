@@ -1,6 +1,7 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { M } from '../../common/errors/matrix-error.js';
+import { header } from '../../common/http/header.js';
 import { AuthService } from '../services/auth.service.js';
 import { AUTH_METADATA, type AuthenticatedRequest, type AuthOptions } from './authenticated.decorator.js';
 import { isAdmin, isGuest } from './requester.js';
@@ -33,7 +34,7 @@ export class AccessTokenGuard implements CanActivate {
     const requester = await this.auth.authenticate(
       token,
       req.ip ?? null,
-      req.get('user-agent') ?? null,
+      header(req, 'user-agent') ?? null,
       options.admin === true || options.fresh === true,
     );
     if (!requester) throw M.unknownToken();
@@ -46,10 +47,11 @@ export class AccessTokenGuard implements CanActivate {
 
 /** Bearer header or `access_token` query parameter; both at once, or a malformed header, is no token. */
 function extractToken(req: AuthenticatedRequest): string | undefined {
-  const header = req.get('authorization');
-  const query = typeof req.query.access_token === 'string' ? req.query.access_token : undefined;
-  if (header !== undefined) {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  const authorization = header(req, 'authorization');
+  const given = (req.query as Record<string, unknown>).access_token;
+  const query = typeof given === 'string' ? given : undefined;
+  if (authorization !== undefined) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!match || query !== undefined) return undefined;
     return match[1];
   }

@@ -1,5 +1,5 @@
 import { SetMetadata, createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import type { Requester } from './requester.js';
 
 export const AUTH_METADATA = 'lattice:auth';
@@ -24,7 +24,7 @@ export const Authenticated = (options: AuthOptions = {}) => SetMetadata(AUTH_MET
 /** Shorthand for admin-only routes (decision 3 of the design). */
 export const AdminOnly = () => Authenticated({ admin: true });
 
-export type AuthenticatedRequest = Request & { requester?: Requester };
+export type AuthenticatedRequest = FastifyRequest & { requester?: Requester };
 
 /** Injects the authenticated caller. */
 export const Caller = createParamDecorator(

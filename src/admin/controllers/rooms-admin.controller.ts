@@ -1,5 +1,5 @@
 import { Controller, HttpCode, Param, Post, Res } from '@nestjs/common';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { DENDRITE_ADMIN } from '../../common/http/prefixes.js';
 import { AdminOnly } from '../../accounts/auth/authenticated.decorator.js';
 import { RoomOperationsService } from '../services/room-operations.service.js';
@@ -16,27 +16,27 @@ export class RoomsAdminController {
   /** POST /_dendrite/admin/evacuateRoom/{roomID} */
   @Post('evacuateRoom/:roomId')
   @HttpCode(200)
-  async evacuateRoom(@Param('roomId') roomId: string, @Res({ passthrough: true }) res: Response) {
+  async evacuateRoom(@Param('roomId') roomId: string, @Res({ passthrough: true }) res: FastifyReply) {
     const { jobId, result } = await this.operations.evacuateRoom(roomId);
-    res.setHeader(JOB_ID_HEADER, jobId);
+    void res.header(JOB_ID_HEADER, jobId);
     return result;
   }
 
   /** POST /_dendrite/admin/evacuateUser/{userID} */
   @Post('evacuateUser/:userId')
   @HttpCode(200)
-  async evacuateUser(@Param('userId') userId: string, @Res({ passthrough: true }) res: Response) {
+  async evacuateUser(@Param('userId') userId: string, @Res({ passthrough: true }) res: FastifyReply) {
     const { jobId, result } = await this.operations.evacuateUser(userId);
-    res.setHeader(JOB_ID_HEADER, jobId);
+    void res.header(JOB_ID_HEADER, jobId);
     return result;
   }
 
   /** POST /_dendrite/admin/purgeRoom/{roomID} */
   @Post('purgeRoom/:roomId')
   @HttpCode(200)
-  async purgeRoom(@Param('roomId') roomId: string, @Res({ passthrough: true }) res: Response) {
+  async purgeRoom(@Param('roomId') roomId: string, @Res({ passthrough: true }) res: FastifyReply) {
     const { jobId } = await this.operations.purgeRoom(roomId);
-    res.setHeader(JOB_ID_HEADER, jobId);
+    void res.header(JOB_ID_HEADER, jobId);
     return { job_id: jobId };
   }
 }

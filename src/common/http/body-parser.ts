@@ -1,42 +1,57 @@
-import express, { type NextFunction, type Request, type Response } from 'express';
-import { M, type MatrixError } from '../errors/matrix-error.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { M } from '../errors/matrix-error.js';
 
-const MAX_BODY = '1mb';
+export const MAX_BODY_BYTES = 1024 * 1024;
 
 /**
- * Matrix bodies are JSON whatever the Content-Type says (clients often send none), so parse every
- * non-empty body as JSON. Parse failures become M_NOT_JSON; a top-level value that is not an
- * object becomes M_BAD_JSON.
+ * Matrix bodies are JSON whatever the Content-Type says (clients often send none), so every
+ * non-empty body is parsed as JSON: a parse failure is M_NOT_JSON; a top-level value that is not
+ * an object, or absurdly deep nesting (see tooDeep), is M_BAD_JSON. An absent or empty body (js-sdk
+ * sends none for /logout and /forget) becomes `{}` so DTO validation reports missing fields instead
+ * of seeing `undefined`. (Too large a body is refused by Fastify's bodyLimit; MatrixExceptionFilter
+ * answers M_TOO_LARGE.)
  */
-export const jsonBodyParser = express.json({ limit: MAX_BODY, strict: false, type: () => true });
-
-export function bodyParserErrorHandler(err: unknown, _req: Request, res: Response, next: NextFunction): void {
-  const e = err as { type?: string; status?: number; message?: string };
-  let matrix: MatrixError | undefined;
-  if (e?.type === 'entity.parse.failed') matrix = M.notJson('Content not JSON.');
-  else if (e?.type === 'entity.too.large') matrix = M.tooLarge('Request body too large');
-  else if (e?.type === 'charset.unsupported' || e?.type === 'encoding.unsupported')
-    matrix = M.notJson('Unsupported body encoding');
-  else if (e?.type === 'request.aborted') matrix = M.badJson('Request aborted');
-  else if (e?.status && e.status >= 400 && e.status < 500) matrix = M.badJson(e.message ?? 'Bad request');
-  if (!matrix) return next(err);
-  reply(res, matrix);
+export function registerJsonBody(fastify: FastifyInstance): void {
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('*', { parseAs: 'string' }, (req, text, done) => {
+    try {
+      checkEncoding(req);
+      done(null, parseBody(text as string));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+  fastify.addHook('preValidation', (req: FastifyRequest, _reply, done) => {
+    if (req.body === undefined) req.body = {};
+    done();
+  });
 }
 
-/**
- * Matrix request bodies are JSON objects; reject arrays and scalars before any handler runs, and
- * absurdly deep nesting (see tooDeep). An absent body (js-sdk sends none for /logout and /forget)
- * becomes `{}` so DTO validation reports missing fields instead of seeing `undefined`.
- */
-export function requireObjectBody(req: Request, res: Response, next: NextFunction): void {
-  if (req.body === undefined) {
-    req.body = {};
-  } else if (req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
-    return reply(res, M.badJson('Request body must be a JSON object'));
-  } else if (tooDeep(req.body)) {
-    return reply(res, M.badJson(`JSON is nested deeper than ${MAX_BODY_DEPTH} levels`));
+/** Bodies are read as UTF-8 text as sent: other charsets and any compression are refused. */
+function checkEncoding(req: FastifyRequest): void {
+  const encoding = req.headers['content-encoding'];
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+    throw M.notJson(`Unsupported Content-Encoding: ${encoding}`);
   }
-  next();
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1];
+  if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+    throw M.notJson(`Unsupported charset: ${charset}`);
+  }
+}
+
+export function parseBody(text: string): Record<string, unknown> {
+  if (text === '') return {};
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw M.notJson('Content not JSON.');
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw M.badJson('Request body must be a JSON object');
+  }
+  if (tooDeep(body)) throw M.badJson(`JSON is nested deeper than ${MAX_BODY_DEPTH} levels`);
+  return body as Record<string, unknown>;
 }
 
 const MAX_BODY_DEPTH = 100;
@@ -55,8 +70,4 @@ export function tooDeep(body: unknown): boolean {
     for (const child of Object.values(value)) pending.push([child, depth + 1]);
   }
   return false;
-}
-
-function reply(res: Response, error: MatrixError): void {
-  res.status(error.status).json(error.toJSON());
 }

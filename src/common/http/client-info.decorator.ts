@@ -1,5 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
+import { header } from './header.js';
 
 export interface RequestClientInfo {
   ip: string | null;
@@ -8,6 +9,6 @@ export interface RequestClientInfo {
 
 /** The caller's address (honouring X-Forwarded-For from a local proxy) and user agent. */
 export const ClientInfo = createParamDecorator((_: unknown, ctx: ExecutionContext): RequestClientInfo => {
-  const req = ctx.switchToHttp().getRequest<Request>();
-  return { ip: req.ip ?? null, userAgent: req.get('user-agent') ?? null };
+  const req = ctx.switchToHttp().getRequest<FastifyRequest>();
+  return { ip: req.ip ?? null, userAgent: header(req, 'user-agent') ?? null };
 });

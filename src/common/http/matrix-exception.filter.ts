@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MatrixError, M } from '../errors/matrix-error.js';
 import type { RouteTable } from './route-table.js';
 
@@ -16,23 +16,28 @@ export class MatrixExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
-    const res = ctx.getResponse<Response>();
-    const req = ctx.getRequest<Request>();
+    const reply = ctx.getResponse<FastifyReply>();
+    const req = ctx.getRequest<FastifyRequest>();
     const error = this.toMatrixError(exception, req);
-    if (res.headersSent) return;
-    res.status(error.status).json(error.toJSON());
+    if (reply.sent) return;
+    void reply.status(error.status).send(error.toJSON());
   }
 
-  toMatrixError(exception: unknown, req: Request): MatrixError {
+  toMatrixError(exception: unknown, req: FastifyRequest): MatrixError {
+    const path = req.url.split('?')[0];
     if (exception instanceof MatrixError) {
-      if (exception.status >= 500) this.logger.error(`${req.method} ${req.path}: ${exception.message}`);
+      if (exception.status >= 500) this.logger.error(`${req.method} ${path}: ${exception.message}`);
       return exception;
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       if (status === 404 && isRoutingMiss(exception)) {
-        return this.routes.hasOtherMethod(req.method, req.path) ? M.unrecognized(405) : M.unrecognized(404);
+        return this.routes.hasOtherMethod(req.method, path) ? M.unrecognized(405) : M.unrecognized(404);
       }
+      // Refused by Fastify before any handler ran (the body parser's own checks).
+      const code = (exception.cause as { code?: string } | undefined)?.code;
+      if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return M.tooLarge('Request body too large');
+      if (code?.startsWith('FST_ERR_CTP_')) return M.badJson(exception.message);
       if (status === 405) return M.unrecognized(405);
       if (status === 413) return M.tooLarge();
       if (status === 401) return M.missingToken();
@@ -41,7 +46,7 @@ export class MatrixExceptionFilter implements ExceptionFilter {
       if (status < 500) return M.badJson(exception.message);
     }
     this.logger.error(
-      `Unhandled error on ${req.method} ${req.path}`,
+      `Unhandled error on ${req.method} ${path}`,
       exception instanceof Error ? exception.stack : String(exception),
     );
     return new MatrixError('M_UNKNOWN', 'Internal server error', 500);

@@ -40,7 +40,7 @@ export class RoomEventsController {
   }
 
   /** PUT /_matrix/client/v3/rooms/{roomId}/state/{eventType}/{stateKey} (the key may be empty, with or without the trailing slash) */
-  @Put('rooms/:roomId/state/:eventType{/:stateKey}')
+  @Put(['rooms/:roomId/state/:eventType', 'rooms/:roomId/state/:eventType/:stateKey'])
   sendState(
     @Caller() caller: Requester,
     @Param('roomId') roomId: string,
@@ -70,7 +70,7 @@ export class RoomEventsController {
   }
 
   /** GET /_matrix/client/v3/rooms/{roomId}/state/{eventType}/{stateKey} (?format=event for the whole event) */
-  @Get('rooms/:roomId/state/:eventType{/:stateKey}')
+  @Get(['rooms/:roomId/state/:eventType', 'rooms/:roomId/state/:eventType/:stateKey'])
   async stateEvent(
     @Caller() caller: Requester,
     @Param('roomId') roomId: string,
