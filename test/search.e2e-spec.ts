@@ -1,5 +1,6 @@
 import * as sdk from 'matrix-js-sdk';
 import { logger as sdkLogger } from 'matrix-js-sdk/lib/logger.js';
+import { SqlService } from '../src/database/sql.service.js';
 import { SearchService } from '../src/search/services/search.service.js';
 import { silentLogger, unrefLongTimers } from './helpers/sdk-support.js';
 import { expectMatchesSpec } from './helpers/matrix-schema.js';
@@ -295,6 +296,17 @@ describe('search', () => {
       'grouped word 1 in a',
       'grouped word 0 in a',
     ]);
+  });
+
+  it('has a message indexed by the time its send answers, written without waiting for the WAL flush', async () => {
+    const room = await alice.createRoom();
+    await alice.send(room, 'xylophonic rehearsal');
+    // No waiting: the listener's statement has committed before the send answered.
+    expect(bodiesOf(await found(alice, { search_term: 'xylophonic' }))).toEqual(['xylophonic rehearsal']);
+    // The index is derived data: its statements commit asynchronously, the events synchronously.
+    const sql = t.app.get(SqlService);
+    expect(await sql.derived.one('SHOW synchronous_commit')).toEqual({ synchronous_commit: 'off' });
+    expect(await sql.one('SHOW synchronous_commit')).toEqual({ synchronous_commit: 'on' });
   });
 
   it("deletes a room's rows for the purge, and only that room's", async () => {

@@ -1,7 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash } from 'node:crypto';
-import type { Pool, PoolClient, QueryConfig } from 'pg';
+import pg, { type Pool, type PoolClient, type QueryConfig } from 'pg';
 import type { DataSource } from 'typeorm';
 
 /** What a repository method runs its SQL on: the pool, or a transaction. */
@@ -72,13 +72,37 @@ export class CommitOutcomeUnknownError extends Error {
  * so repositories hold plain SQL and transactions are explicit.
  */
 @Injectable()
-export class SqlService extends ClientQueryable {
+export class SqlService extends ClientQueryable implements OnApplicationShutdown {
+  private readonly logger = new Logger(SqlService.name);
   readonly pool: Pool;
+  private readonly derivedPool: Pool;
+  /**
+   * For single statements that write derived data, which can be rebuilt from the events (the
+   * search index): they commit without waiting for the WAL flush. Visible at once like any commit;
+   * only a crash of PostgreSQL itself can lose the last few milliseconds of them, and whatever
+   * rebuilds that data (the search catch-up) commits synchronously, which flushes all WAL before
+   * it: it can never have moved past a row that was then lost.
+   */
+  readonly derived: Queryable;
 
   constructor(@InjectDataSource() dataSource: DataSource) {
     const pool = (dataSource.driver as unknown as { master: Pool }).master;
     super(pool);
     this.pool = pool;
+    this.derivedPool = new pg.Pool({
+      // The same server and credentials as the main pool, whatever form they were given in.
+      ...(pool as unknown as { options: pg.PoolConfig }).options,
+      max: 4,
+      application_name: 'lattice-derived',
+      options: '-c synchronous_commit=off',
+    });
+    // An idle connection that breaks is replaced on the next query; unhandled, it would end the process.
+    this.derivedPool.on('error', (err) => this.logger.warn(`Derived-data connection lost: ${err.message}`));
+    this.derived = new ClientQueryable(this.derivedPool);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.derivedPool.end();
   }
 
   /**

@@ -93,7 +93,9 @@ export class SearchIndexService implements OnApplicationBootstrap, OnModuleDestr
         .filter((e) => isIndexed(e.pdu.type) || e.pdu.type === 'm.room.redaction')
         .map((e) => e.event_id);
       if (ids.length > 0 || batch.redacted.length > 0) {
-        await this.index.indexEvents(this.config.SEARCH_LANGUAGE, ids, batch.redacted);
+        // Committed without waiting for the WAL flush (see SqlService.derived): searchable as soon as
+        // the sender has its answer, and the catch-up repairs what a crash of PostgreSQL loses.
+        await this.index.indexEvents(this.config.SEARCH_LANGUAGE, ids, batch.redacted, this.sql.derived);
       }
     } finally {
       this.scheduleCatchUp();
