@@ -13,7 +13,7 @@ import { matrixValidationPipe } from './common/http/validation.pipe.js';
 import type { AppConfig } from './config/app-config.js';
 import { runMigrationsLocked } from './database/migration-runner.js';
 import { QuietLogger } from './common/quiet-logger.js';
-import { registerRequestLog } from './common/http/request-log.hook.js';
+import { registerRequestLog, requestLogLine, type RequestLogLine } from './common/http/request-log.hook.js';
 import { PinoLogger } from 'nestjs-pino';
 
 /** Builds the HTTP application (roles `all` and `api`): migrations applied, Matrix error handling, CORS. Not yet listening. */
@@ -24,8 +24,17 @@ export async function createHttpApp(
   const applied = await migrate(config);
   // Fastify rather than Express: its router and request path cost a fraction of Express's per
   // request, measured as about 15% more sends per second on two cores (see README, Benchmarks).
+  // Known once the application (and its logger) exists; the adapter is made before it.
+  const requestLog: { line?: RequestLogLine } = {};
   const adapter = new FastifyAdapter({
     bodyLimit: MAX_BODY_BYTES,
+    // Node's defaults, which Fastify changes: an idle keep-alive connection is closed after 5 s
+    // (Fastify's 72 s held a shutdown for as long), a request must arrive within 5 minutes.
+    keepAliveTimeout: 5_000,
+    requestTimeout: 300_000,
+    // Requests that arrive while the server shuts down are still served, as they were with Express
+    // (Fastify would answer them a bare 503 that is not a Matrix error).
+    return503OnClosing: false,
     // X-Forwarded-For is honoured from a reverse proxy on this machine only.
     trustProxy: 'loopback',
     routerOptions: {
@@ -33,10 +42,16 @@ export async function createHttpApp(
       ignoreTrailingSlash: true,
       maxParamLength: MAX_PARAM_LENGTH,
     },
-    // Requests the router refuses before any handler (a path that is not valid percent-encoding).
-    frameworkErrors: (err: FastifyError, _req: FastifyRequest, reply: FastifyReply) => {
-      const error = err.statusCode === 400 ? M.invalidParam(err.message) : M.unrecognized(404);
-      void reply.status(error.status).send(error.toJSON());
+    // Requests refused before routing (a path that is not valid percent-encoding). No hook runs for
+    // them, so the CORS header and the log line are given here; the message does not repeat the
+    // request target, which may carry an access token.
+    frameworkErrors: (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+      const error =
+        err.statusCode === 400
+          ? M.invalidParam('The request path is not valid percent-encoding')
+          : M.unrecognized(404);
+      void reply.status(error.status).header('access-control-allow-origin', '*').send(error.toJSON());
+      requestLog.line?.(req, error.status, reply.elapsedTime);
     },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {
@@ -46,7 +61,8 @@ export async function createHttpApp(
   app.useLogger(app.get(QuietLogger));
   logMigrations(applied);
   const fastify = app.getHttpAdapter().getInstance();
-  registerRequestLog(fastify, await app.resolve(PinoLogger));
+  requestLog.line = requestLogLine(await app.resolve(PinoLogger));
+  registerRequestLog(fastify, requestLog.line);
   registerJsonBody(fastify);
   const routes = RouteTable.recording(fastify);
   app.enableCors({
@@ -54,6 +70,8 @@ export async function createHttpApp(
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
     allowedHeaders: ['X-Requested-With', 'Content-Type', 'Authorization'],
     optionsSuccessStatus: 200,
+    // An OPTIONS request that is not a browser's preflight is answered 200 too, as before.
+    strictPreflight: false,
   });
   app.useGlobalFilters(new MatrixExceptionFilter(routes));
   app.useGlobalPipes(matrixValidationPipe);

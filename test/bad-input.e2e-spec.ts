@@ -400,6 +400,27 @@ describe('routing, errors and CORS', () => {
     expect(res.body).toEqual({ errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
   });
 
+  it.each(['/_matrix/client/v3/rooms//state/m.room.topic', '/_matrix/client/v3/profile//displayname'])(
+    '%s (an empty path parameter) is 404 M_UNRECOGNIZED',
+    async (path) => {
+      const res = await t.http.get(path).set('Authorization', `Bearer ${user.accessToken}`);
+      expect(res.status).toBe(404);
+      expect(res.body).toEqual({ errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
+    },
+  );
+
+  it('answers an OPTIONS request that is not a preflight with 200 and CORS headers', async () => {
+    const res = await t.http.options('/_matrix/client/versions');
+    expect(res.status).toBe(200);
+    expect(res.headers['access-control-allow-origin']).toBe('*');
+  });
+
+  it('closes idle keep-alive connections after 5 s and gives a request 5 minutes, as Node does', () => {
+    const server = t.app.getHttpServer() as { keepAliveTimeout: number; requestTimeout: number };
+    expect(server.keepAliveTimeout).toBe(5_000);
+    expect(server.requestTimeout).toBe(300_000);
+  });
+
   it('answers OPTIONS preflights with 200 and CORS headers, known path or not', async () => {
     for (const path of ['/_matrix/client/v3/login', '/_dendrite/admin/resetPassword/@x:test', '/nowhere']) {
       const res = await t.http
@@ -429,11 +450,14 @@ describe('routing, errors and CORS', () => {
 
   it('answers a path parameter that is not valid percent-encoding with a Matrix 400', async () => {
     const res = await t.http
-      .get('/_matrix/client/v3/profile/%E0%A4%A')
-      .set('Authorization', `Bearer ${user.accessToken}`);
+      .get('/_matrix/client/v3/profile/%E0%A4%A?access_token=lat_secret_in_the_url')
+      .set('Origin', 'https://app.element.io');
     expect(res.status).toBe(400);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
-    expect(res.body).toEqual({ errcode: expect.stringMatching(/^M_/), error: expect.any(String) });
+    expect(res.headers['access-control-allow-origin']).toBe('*');
+    expect(res.body).toEqual({ errcode: 'M_INVALID_PARAM', error: expect.any(String) });
+    // The answer does not echo the request target (nor the token in it).
+    expect(res.text).not.toContain('lat_secret_in_the_url');
   });
 
   it('answers an oversized body with 413 M_TOO_LARGE', async () => {
@@ -446,11 +470,16 @@ describe('routing, errors and CORS', () => {
   });
 
   it('reads JSON bodies whatever the Content-Type, and refuses unknown encodings as M_NOT_JSON', async () => {
-    const plain = await t.http
+    const login = JSON.stringify({ type: 'm.login.password', user: 'router', password: PASSWORD });
+    for (const type of ['text/plain', 'json', '']) {
+      const res = await t.http.post('/_matrix/client/v3/login').set('Content-Type', type).send(login);
+      expect([type, res.status]).toEqual([type, 200]);
+    }
+    const withBom = await t.http
       .post('/_matrix/client/v3/login')
-      .set('Content-Type', 'text/plain')
-      .send(JSON.stringify({ type: 'm.login.password', user: 'router', password: PASSWORD }));
-    expect(plain.status).toBe(200);
+      .set('Content-Type', 'application/json')
+      .send(`\uFEFF${login}`);
+    expect(withBom.status).toBe(200);
     const encoded = await t.http
       .post('/_matrix/client/v3/login')
       .set('Content-Type', 'application/json')

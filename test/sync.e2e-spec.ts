@@ -1,6 +1,6 @@
 import { expectMatchesSpec } from './helpers/matrix-schema.js';
 import { CS, RoomClient, bodies, client, expectStatus, txn } from './helpers/room-client.js';
-import { TestApp } from './helpers/test-app.js';
+import { TestApp, dropTestState } from './helpers/test-app.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
@@ -640,5 +640,33 @@ describe('/sync', () => {
       const body = await sync(alice, { since });
       expect(body.rooms.join[roomId].timeline.events[0].unsigned.prev_content).toEqual({ name: 'first' });
     });
+  });
+});
+
+/** A restart must not wait for the long-polls in flight to time out. */
+describe('/sync during shutdown', () => {
+  it('answers a waiting long-poll at once when the server shuts down, and the server then closes', async () => {
+    const t = await TestApp.start();
+    try {
+      const alice = await client(t, 'alice');
+      const { next_batch: since } = await sync(alice);
+      let answeredAt = 0;
+      const poll = alice.syncRaw({ since, timeout: 60_000 }).then((res) => {
+        answeredAt = Date.now();
+        return res;
+      });
+      // Let the long-poll start waiting.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(answeredAt).toBe(0);
+      const closedAt = await t.stop().then(() => Date.now());
+      const res = await poll;
+      expect(res.status).toBe(200);
+      expect(res.body.next_batch).toEqual(expect.any(String));
+      // Answered before the server finished closing: the close did not wait for the 60 s timeout.
+      expect(answeredAt).toBeGreaterThan(0);
+      expect(answeredAt).toBeLessThanOrEqual(closedAt);
+    } finally {
+      await dropTestState(t.config);
+    }
   });
 });

@@ -3,6 +3,8 @@ import { M } from '../errors/matrix-error.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
+const MEDIA_TYPE = /^\s*[\w!#$%&'*+.^`|~-]+\/[\w!#$%&'*+.^`|~-]+\s*(;|$)/;
+
 /**
  * Matrix bodies are JSON whatever the Content-Type says (clients often send none), so every
  * non-empty body is parsed as JSON: a parse failure is M_NOT_JSON; a top-level value that is not
@@ -12,6 +14,13 @@ export const MAX_BODY_BYTES = 1024 * 1024;
  * answers M_TOO_LARGE.)
  */
 export function registerJsonBody(fastify: FastifyInstance): void {
+  // A Content-Type that is not `type/subtype` (`json`, empty) would be refused by Fastify before
+  // any parser: dropped, so that the body is read as JSON like any other.
+  fastify.addHook('onRequest', (req, _reply, done) => {
+    const type = req.headers['content-type'];
+    if (type !== undefined && !MEDIA_TYPE.test(type)) delete req.headers['content-type'];
+    done();
+  });
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', { parseAs: 'string' }, (req, text, done) => {
     try {
@@ -40,6 +49,8 @@ function checkEncoding(req: FastifyRequest): void {
 }
 
 export function parseBody(text: string): Record<string, unknown> {
+  // A UTF-8 byte-order mark is not part of the JSON text.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text === '') return {};
   let body: unknown;
   try {

@@ -55,7 +55,9 @@ export class RouteTable {
         this.router.on(r.method as FindMyWay.HTTPMethod, r.url, () => undefined, r.url);
     }
     const found = this.router.find(method as FindMyWay.HTTPMethod, path);
-    return found ? (found.store as string) : null;
+    // A path with an empty parameter (`/rooms//state`) is not routed (404): nor matched here.
+    if (!found || Object.values(found.params).some((v) => v === '')) return null;
+    return found.store as string;
   }
 
   hasOtherMethod(method: string, path: string): boolean {

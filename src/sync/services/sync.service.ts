@@ -93,13 +93,19 @@ export class SyncService {
       try {
         const response = await this.snapshot(requester, filter, since, params.fullState);
         rooms = response.memberships;
-        if (since === undefined || params.fullState || !isEmpty(response.body) || Date.now() >= deadline)
+        if (
+          since === undefined ||
+          params.fullState ||
+          !isEmpty(response.body) ||
+          Date.now() >= deadline ||
+          this.wakeups.stopping
+        )
           return response.body;
         await listener.wait(deadline);
       } finally {
         listener.dispose();
       }
-      if (Date.now() >= deadline)
+      if (Date.now() >= deadline || this.wakeups.stopping)
         return (await this.snapshot(requester, filter, since, params.fullState)).body;
     }
   }

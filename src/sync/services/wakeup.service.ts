@@ -25,6 +25,8 @@ export class WakeupService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(WakeupService.name);
   private readonly waiters = new Set<Waiter>();
   private subscriber?: Redis;
+  /** Set when the process starts shutting down: long-polls then answer at once (see onModuleDestroy). */
+  private closing = false;
 
   constructor(private readonly redis: RedisService) {}
 
@@ -34,9 +36,20 @@ export class WakeupService implements OnModuleInit, OnModuleDestroy {
     await this.subscriber.subscribe(this.redis.channel(WAKEUP_CHANNEL));
   }
 
+  /**
+   * Ends every long-poll, and any started from now on, with the answer as it stands: the HTTP
+   * server closes only once its requests are answered, so a /sync left waiting would hold the
+   * shutdown (a restart, a deployment) for the rest of its timeout.
+   */
   onModuleDestroy(): void {
+    this.closing = true;
     for (const w of this.waiters) w.resolve?.();
     this.waiters.clear();
+  }
+
+  /** Whether long-polls should stop waiting (the process is shutting down). */
+  get stopping(): boolean {
+    return this.closing;
   }
 
   /** Start listening before computing a response, so a wake-up in between is not missed. */
@@ -46,7 +59,7 @@ export class WakeupService implements OnModuleInit, OnModuleDestroy {
     return {
       wait: (deadline) =>
         new Promise<void>((resolve) => {
-          if (waiter.fired) return resolve();
+          if (waiter.fired || this.closing) return resolve();
           const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
           waiter.resolve = () => {
             clearTimeout(timer);
