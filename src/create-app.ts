@@ -22,10 +22,10 @@ export async function createHttpApp(
   options: AppModuleOptions = {},
 ): Promise<INestApplication> {
   const applied = await migrate(config);
-  // Fastify rather than Express: its router and request path cost a fraction of Express's per
-  // request, measured as about 15% more sends per second on two cores (see README, Benchmarks).
   // Known once the application (and its logger) exists; the adapter is made before it.
   const requestLog: { line?: RequestLogLine } = {};
+  // Fastify rather than Express: its router and request path cost a fraction of Express's per
+  // request, measured as about 15% more sends per second on two cores (see README, Benchmarks).
   const adapter = new FastifyAdapter({
     bodyLimit: MAX_BODY_BYTES,
     // Node's defaults, which Fastify changes: an idle keep-alive connection is closed after 5 s
