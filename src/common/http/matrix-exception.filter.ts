@@ -34,10 +34,6 @@ export class MatrixExceptionFilter implements ExceptionFilter {
       if (status === 404 && isRoutingMiss(exception)) {
         return this.routes.hasOtherMethod(req.method, path) ? M.unrecognized(405) : M.unrecognized(404);
       }
-      // Refused by Fastify before any handler ran (the body parser's own checks).
-      const code = (exception.cause as { code?: string } | undefined)?.code;
-      if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return M.tooLarge('Request body too large');
-      if (code?.startsWith('FST_ERR_CTP_')) return M.badJson(exception.message);
       if (status === 405) return M.unrecognized(405);
       if (status === 413) return M.tooLarge();
       if (status === 401) return M.missingToken();
