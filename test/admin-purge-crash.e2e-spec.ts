@@ -48,6 +48,12 @@ describe('purge survives a killed worker', () => {
       (await t.sql<{ n: string }>(`SELECT count(*) AS n FROM room_events WHERE room_id = $1`, [roomId]))[0].n,
     );
 
+  const searchRows = async (roomId: string) =>
+    Number(
+      (await t.sql<{ n: string }>(`SELECT count(*) AS n FROM search_events WHERE room_id = $1`, [roomId]))[0]
+        .n,
+    );
+
   it('resumes after SIGKILL and completes', async () => {
     const big = await seedRoom(t.app, {
       roomEvents: 60_000,
@@ -61,6 +67,7 @@ describe('purge survives a killed worker', () => {
       prefix: 'other',
       password: 'seed-password',
     });
+    expect(await searchRows(big.roomId)).toBeGreaterThan(big.events / 2);
     const otherRows = await t.sql(`SELECT event_id FROM room_events WHERE room_id = $1 ORDER BY stream_pos`, [
       other.roomId,
     ]);
@@ -107,6 +114,8 @@ describe('purge survives a killed worker', () => {
     expect(done.result.events).toBe(big.events);
     expect(done.logs.some((l: string) => l.includes(`Resuming the purge of ${big.roomId}`))).toBe(true);
     expect(await count(big.roomId)).toBe(0);
+    // The search index lost its rows with their events (none outlived them across the kill).
+    expect(await searchRows(big.roomId)).toBe(0);
     expect(await t.sql(`SELECT 1 FROM rooms WHERE room_id = $1`, [big.roomId])).toEqual([]);
     expect(
       await t.sql(`SELECT event_id FROM room_events WHERE room_id = $1 ORDER BY stream_pos`, [other.roomId]),

@@ -7,7 +7,6 @@ import { JobContext } from '../../jobs/job-context.js';
 import { JobService } from '../../jobs/job.service.js';
 import { OnJob } from '../../jobs/on-job.decorator.js';
 import { JobName } from '../../jobs/job.types.js';
-import { PURGE_START, PURGED_ROOM_TABLES } from '../../rooms/repositories/room-purge.repository.js';
 import { RoomAdminService } from '../../rooms/services/room-admin.service.js';
 import { SearchService } from '../../search/services/search.service.js';
 import { ServerNoticesService } from '../../notices/services/server-notices.service.js';
@@ -17,8 +16,9 @@ const EVACUATE_WAIT_MS = 5 * 60_000;
 /**
  * Rows per purge transaction: short enough that other requests never wait long on a lock (the
  * locks are the purged room's own rows, which nothing else writes). On a 1,000,000-event room a
- * step of this many events took ~0.05–0.1 s to delete their search-index rows and as long again for
- * the events; 5000 made four times the round trips and commits for no shorter total.
+ * step of this many events takes ~0.08 s to delete their search-index rows and ~0.04 s for the
+ * events (the two overlap, see runPurgeRoom); 5000 made four times the round trips and commits for
+ * no shorter total.
  */
 const PURGE_BATCH = 20_000;
 /** Evacuations log at most this often; a purge logs after every step (PURGE_BATCH events). */
@@ -153,30 +153,25 @@ export class RoomOperationsService {
     await ctx.log(
       `Removed ${accountData} account-data rows and ${noticeRooms} notices-room records of ${roomId}`,
     );
-    for (const table of PURGED_ROOM_TABLES) {
-      if (table === 'room_events') continue;
-      for (let cursor = PURGE_START[table]; ;) {
-        const { deleted: n, last } = await this.rooms.purgeBatch(table, roomId, cursor, PURGE_BATCH);
-        if (n === 0) break;
-        cursor = last;
-        rows += n;
-      }
-    }
-    // The events, a step at a time: first the search-index rows of the step's events (the index
-    // finds a room's rows through its events), then those same events, whose pages the first
-    // statement has just read. (Deleting all index rows first walked the room's events twice, the
-    // second time long after they had left the cache.) No index row outlives its event; after a
-    // crash between the two, the retry walks the remaining events again from the start.
+    rows += await this.rooms.purgeRoomRows(roomId, PURGE_BATCH);
+    // The events, a step at a time. A step's search-index rows go first (the index finds a room's
+    // rows through its events, so none may outlive them); that walk of the room's next events also
+    // fixes the step's stream range. The index rows of the next step are deleted on one connection
+    // while this step's events are on another: two PostgreSQL backends at work, and still no index
+    // row outlives its event. After a crash anywhere, the retry walks the remaining events again.
     let searchRows = 0;
-    for (let cursor = PURGE_START.room_events; ;) {
-      const search = await this.search.deleteRoomBatch(roomId, Number(cursor), PURGE_BATCH);
-      searchRows += search?.deleted ?? 0;
-      rows += search?.deleted ?? 0;
-      const { deleted: n, last } = await this.rooms.purgeBatch('room_events', roomId, cursor, PURGE_BATCH);
-      if (n === 0) break;
-      cursor = last;
-      rows += n;
+    let cursor = 0;
+    let step = await this.search.deleteRoomBatch(roomId, cursor, PURGE_BATCH);
+    while (step) {
+      const [n, next] = await settled(
+        this.rooms.purgeEvents(roomId, cursor, step.last),
+        this.search.deleteRoomBatch(roomId, step.last, PURGE_BATCH),
+      );
+      searchRows += step.deleted;
+      rows += step.deleted + n;
       events += n;
+      cursor = step.last;
+      step = next;
       await ctx.saveCheckpoint({ total, events, rows });
       await ctx.progress(events, total);
       await ctx.log(`Purged ${events}/${total} events of ${roomId}`);
@@ -188,6 +183,17 @@ export class RoomOperationsService {
     await ctx.log(`Purged room ${roomId}: ${events} events in ${took}s`);
     return { events, rows, seconds: Number(took) };
   }
+}
+
+/**
+ * Both results once both have settled, or the first failure: a failed step never leaves the other
+ * statement running behind the job's retry.
+ */
+async function settled<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === 'rejected') throw ra.reason;
+  if (rb.status === 'rejected') throw rb.reason;
+  return [ra.value, rb.value];
 }
 
 function seconds(since: number): string {

@@ -1,14 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { SqlService } from '../../database/sql.service.js';
 
-/** The room tables a purge empties, in the order it empties them (events last: the biggest). */
+/**
+ * The room's tables other than its events, in the order a purge empties them. The events go last,
+ * in steps of their own (deleteEvents), as the search index finds a room's rows through them.
+ */
 export const PURGED_ROOM_TABLES = [
   'room_typing',
   'room_receipts',
   'room_aliases',
   'room_memberships',
   'room_state',
-  'room_events',
 ] as const;
 export type PurgedRoomTable = (typeof PURGED_ROOM_TABLES)[number];
 
@@ -22,12 +24,6 @@ export type PurgedRoomTable = (typeof PURGED_ROOM_TABLES)[number];
  * keeps a batch proportional to its size.
  */
 const DELETE_BATCH_SQL: Record<PurgedRoomTable, string> = {
-  room_events: `
-    WITH d AS (
-      DELETE FROM room_events e USING (
-        SELECT stream_pos FROM room_events WHERE room_id = $1 AND stream_pos > $2::bigint ORDER BY stream_pos LIMIT $3
-      ) b WHERE e.stream_pos = b.stream_pos RETURNING e.stream_pos
-    ) SELECT count(*) AS n, max(stream_pos)::text AS last FROM d`,
   room_state: `
     WITH d AS (
       DELETE FROM room_state s USING (
@@ -54,8 +50,18 @@ const DELETE_BATCH_SQL: Record<PurgedRoomTable, string> = {
  * scan of the whole room and a sort: measured on a 1,000,000-event room, each of the first five
  * batches (the custom plans, before the plan cache settles on a generic one) then took 0.5–0.65 s
  * instead of ~0.05 s.
+ *
+ * The batches also commit without waiting for the WAL flush: a crash of PostgreSQL can only undo
+ * the last few, which the job's retry deletes again, and never out of order (WAL is replayed in
+ * sequence, so a step whose commit survives has every earlier step's with it). The last step of a
+ * purge, removing the room row, commits synchronously. Measured on a 1,000,000-event room: ~10%
+ * less time.
  */
-export const PURGE_PLAN_SETTINGS = ['SET LOCAL enable_bitmapscan = off', 'SET LOCAL enable_seqscan = off'];
+export const PURGE_PLAN_SETTINGS = [
+  'SET LOCAL enable_bitmapscan = off',
+  'SET LOCAL enable_seqscan = off',
+  'SET LOCAL synchronous_commit = off',
+];
 
 function smallTable(table: string): string {
   return `
@@ -66,7 +72,6 @@ function smallTable(table: string): string {
 
 /** Where a table's deletion starts: before every key. */
 export const PURGE_START: Record<PurgedRoomTable, string> = {
-  room_events: '0',
   room_state: '0',
   room_memberships: '',
   room_receipts: '',
@@ -106,6 +111,25 @@ export class RoomPurgeRepository {
       { opening: PURGE_PLAN_SETTINGS },
     );
     return { deleted: Number(row!.n), last: row!.last ?? after };
+  }
+
+  /**
+   * Deletes the room's events in the stream range (after, upTo]: one step of a purge, whose range
+   * the search index's step has just walked (a purged room gets no new events, so it is the same
+   * set of events).
+   */
+  async deleteEvents(roomId: string, after: number, upTo: number): Promise<number> {
+    const row = await this.sql.transaction(
+      (tx) =>
+        tx.one<{ n: string }>(
+          `WITH d AS (
+             DELETE FROM room_events WHERE room_id = $1 AND stream_pos > $2 AND stream_pos <= $3 RETURNING 1
+           ) SELECT count(*) AS n FROM d`,
+          [roomId, after, upTo],
+        ),
+      { opening: PURGE_PLAN_SETTINGS },
+    );
+    return Number(row!.n);
   }
 
   /** The last step: with the room row gone, its ID can be used again. */

@@ -3,7 +3,11 @@ import { AppConfig } from '../../config/app-config.js';
 import { M } from '../../common/errors/matrix-error.js';
 import { parseRoomId } from '../../common/matrix/ids.js';
 import { MembershipRepository } from '../repositories/membership.repository.js';
-import { RoomPurgeRepository, type PurgedRoomTable } from '../repositories/room-purge.repository.js';
+import {
+  PURGE_START,
+  PURGED_ROOM_TABLES,
+  RoomPurgeRepository,
+} from '../repositories/room-purge.repository.js';
 import { RoomRepository } from '../repositories/room.repository.js';
 import { RoomStateRepository } from '../repositories/room-state.repository.js';
 import { RoomWriterService, type EventDraft } from './room-writer.service.js';
@@ -105,9 +109,26 @@ export class RoomAdminService {
     return this.purges.countEvents(roomId);
   }
 
-  /** Deletes the next batch of a table's rows for the room, after the cursor; answers the new cursor. */
-  purgeBatch(table: PurgedRoomTable, roomId: string, after: string, limit: number) {
-    return this.purges.deleteBatch(table, roomId, after, limit);
+  /**
+   * Deletes a purged room's rows from every room table but its events, `batch` rows per
+   * transaction; answers how many went. Safe to repeat.
+   */
+  async purgeRoomRows(roomId: string, batch: number): Promise<number> {
+    let rows = 0;
+    for (const table of PURGED_ROOM_TABLES) {
+      for (let cursor = PURGE_START[table]; ;) {
+        const { deleted, last } = await this.purges.deleteBatch(table, roomId, cursor, batch);
+        if (deleted === 0) break;
+        cursor = last;
+        rows += deleted;
+      }
+    }
+    return rows;
+  }
+
+  /** Deletes a purged room's events in the stream range (after, upTo]; answers how many. */
+  purgeEvents(roomId: string, after: number, upTo: number): Promise<number> {
+    return this.purges.deleteEvents(roomId, after, upTo);
   }
 
   deleteRoomRow(roomId: string): Promise<void> {

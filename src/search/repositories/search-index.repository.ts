@@ -257,7 +257,13 @@ export class SearchIndexRepository {
            SELECT (SELECT max(stream_pos) FROM doomed) AS last, (SELECT count(*) FROM gone)::int AS deleted`,
           [roomId, after, limit],
         ),
-      { opening: ['SET LOCAL enable_bitmapscan = off', 'SET LOCAL enable_seqscan = off'] },
+      {
+        opening: [
+          'SET LOCAL enable_bitmapscan = off',
+          'SET LOCAL enable_seqscan = off',
+          'SET LOCAL synchronous_commit = off',
+        ],
+      },
     );
     return row?.last == null ? null : { last: Number(row.last), deleted: row.deleted };
   }
