@@ -1,11 +1,31 @@
 import { ValidationPipe, type ValidationError } from '@nestjs/common';
 import { M } from '../errors/matrix-error.js';
 
-function describe(errors: ValidationError[], parent = ''): string[] {
+/**
+ * Checks of what a value is. When one of them fails, the field's other rules (lengths, ranges,
+ * sizes) fail too and only say it less clearly ("limit must not be greater than 1000" for
+ * `limit=abc`), so the message names the type check.
+ */
+const TYPE_CHECKS = [
+  'isDefined',
+  'isString',
+  'isInt',
+  'isNumber',
+  'isBoolean',
+  'isArray',
+  'isObject',
+  'isIn',
+  'isEnum',
+];
+
+/** One message per offending field (the type check if one failed), with its path from the body's root. */
+export function describeValidationErrors(errors: ValidationError[], parent = ''): string[] {
   return errors.flatMap((e) => {
     const path = parent ? `${parent}.${e.property}` : e.property;
-    const own = Object.values(e.constraints ?? {}).map((c) => c.replace(e.property, path));
-    return [...own, ...describe(e.children ?? [], path)];
+    const constraints = e.constraints ?? {};
+    const key = TYPE_CHECKS.find((k) => k in constraints) ?? Object.keys(constraints)[0];
+    const own = key ? [constraints[key].replace(e.property, path)] : [];
+    return [...own, ...describeValidationErrors(e.children ?? [], path)];
   });
 }
 
@@ -13,7 +33,6 @@ function describe(errors: ValidationError[], parent = ''): string[] {
 export const matrixValidationPipe = new ValidationPipe({
   transform: true,
   forbidUnknownValues: false,
-  // One message per field: "x must be a string" says it all, the length rule after it is noise.
-  stopAtFirstError: true,
-  exceptionFactory: (errors) => M.badJson(describe(errors).join('; ') || 'Invalid request body'),
+  exceptionFactory: (errors) =>
+    M.badJson(describeValidationErrors(errors).join('; ') || 'Invalid request body'),
 });
