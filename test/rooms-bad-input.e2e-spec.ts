@@ -272,6 +272,70 @@ describe('rooms and sync: bad input', () => {
     expect(event.body.content.body).toBe('nul \0 inside');
   });
 
+  it('reads stored events whose content holds NUL, or spells out "\\u0000", everywhere', async () => {
+    // PostgreSQL's json refuses a \u0000 escape anywhere in a document: member events read in SQL
+    // (who shares a room with whom) and the search index's reads must not trip over one.
+    const bob = await client(t, `nulbob${Date.now()}`);
+    const room = await alice.createRoom({ preset: 'public_chat' });
+    const since = (await alice.sync({ timeout: 0 })).next_batch;
+    expectStatus(await bob.post(`/rooms/${encodeURIComponent(room)}/join`, { reason: 'hi\0there' }), 200);
+    await bob.send(room, 'zebranul \0 crossing');
+    await bob.send(room, 'zebraslash \\u0000 spelled out');
+
+    const sync = expectStatus(await alice.syncRaw({ since, timeout: 0 }), 200).body;
+    expect(
+      sync.rooms.join[room].timeline.events.map((e: { content: { body?: string } }) => e.content.body),
+    ).toEqual(expect.arrayContaining(['zebranul \0 crossing', 'zebraslash \\u0000 spelled out']));
+    expect(sync.device_lists.changed).toContain(bob.userId);
+    const changes = expectStatus(await alice.get(`/keys/changes?from=${since}&to=${sync.next_batch}`), 200);
+    expect(changes.body.changed).toContain(bob.userId);
+    for (const word of ['zebranul', 'zebraslash']) {
+      const found = expectStatus(
+        await alice.post('/search', { search_categories: { room_events: { search_term: word } } }),
+        200,
+      );
+      expect([word, found.body.search_categories.room_events.count]).toEqual([word, 1]);
+    }
+  });
+
+  it('refuses lone UTF-16 surrogates (no character, no UTF-8 form) in any body with 400 M_BAD_JSON', async () => {
+    const lone = 'x\ud800y';
+    const cases: [string, request.Response][] = [
+      ['send', await alice.sendRaw(roomId, { msgtype: 'm.text', body: lone })],
+      ['state', await alice.stateRaw(roomId, 'm.room.topic', { topic: lone })],
+      ['account data', await alice.put(`/user/${alice.userId}/account_data/org.example`, { a: lone })],
+      ['account data key', await alice.put(`/user/${alice.userId}/account_data/org.example`, { [lone]: 1 })],
+      [
+        'room account data',
+        await alice.put(
+          `/user/${alice.userId}/rooms/${encodeURIComponent(roomId)}/account_data/org.example`,
+          [lone],
+        ),
+      ],
+      [
+        'tag',
+        await alice.put(`/user/${alice.userId}/rooms/${encodeURIComponent(roomId)}/tags/u.x`, {
+          order: 0.5,
+          x: lone,
+        }),
+      ],
+      ['filter', await alice.post(`/user/${alice.userId}/filter`, { event_fields: [lone] })],
+      ['keys', await alice.post('/keys/upload', { device_keys: { algorithms: ['a\udc00'] } })],
+      ['createRoom alias', await alice.post('/createRoom', { room_alias_name: lone })],
+    ];
+    for (const [what, res] of cases) expectError(res, 400, 'M_BAD_JSON', what);
+    // A pair is a character like any other, escaped or not.
+    const pair = expectStatus(
+      await alice.sendRaw(roomId, { msgtype: 'm.text', body: 'smile \ud83d\ude00' }),
+      200,
+    );
+    const event = expectStatus(
+      await alice.get(`/rooms/${encodeURIComponent(roomId)}/event/${pair.body.event_id}`),
+      200,
+    );
+    expect(event.body.content.body).toBe('smile 😀');
+  });
+
   it('answers unknown or malformed tokens with 400 M_INVALID_PARAM', async () => {
     for (const token of ['garbage', 's', 's-1', 's1.5', 'S1', 's1x', `s${'9'.repeat(30)}`]) {
       expectError(await alice.messages(roomId, { from: token }), 400, 'M_INVALID_PARAM', `from ${token}`);

@@ -381,6 +381,14 @@ describe('/sync', () => {
         type: 'org.example.global',
         content: { g: 1 },
       });
+      // Patterns with * as in room event filters.
+      const starred = await sync(bob, { filter: inline({ account_data: { types: ['org.example.g*'] } }) });
+      expect(starred.account_data.events).toEqual([{ type: 'org.example.global', content: { g: 1 } }]);
+      const starredOut = await sync(bob, { filter: inline({ account_data: { not_types: ['org.*'] } }) });
+      expect(starredOut.account_data.events).not.toContainEqual({
+        type: 'org.example.global',
+        content: { g: 1 },
+      });
     });
 
     it('account data and tags: GET, PUT, DELETE as the spec describes, removals delivered too', async () => {

@@ -62,7 +62,35 @@ export function parseBody(text: string): Record<string, unknown> {
     throw M.badJson('Request body must be a JSON object');
   }
   if (tooDeep(body)) throw M.badJson(`JSON is nested deeper than ${MAX_BODY_DEPTH} levels`);
+  // Only an escape can put a surrogate in: text decoded from UTF-8 never holds a lone one.
+  if (SURROGATE_ESCAPE.test(text) && hasLoneSurrogate(body)) {
+    throw M.badJson('JSON strings must be Unicode text: a lone UTF-16 surrogate (\\uD800–\\uDFFF) was sent');
+  }
   return body as Record<string, unknown>;
+}
+
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Whether any string or key holds a UTF-16 surrogate that is not half of a pair. `"\\ud800"` is
+ * valid JSON but no character: it has no UTF-8 form, so it cannot be in canonical JSON (hashes and
+ * signatures) and PostgreSQL's json and jsonb refuse it (a 500 wherever such a value was stored).
+ */
+export function hasLoneSurrogate(body: unknown): boolean {
+  const pending: unknown[] = [body];
+  while (pending.length > 0) {
+    const v = pending.pop();
+    if (typeof v === 'string') {
+      if (LONE_SURROGATE.test(v)) return true;
+    } else if (typeof v === 'object' && v !== null) {
+      for (const [key, child] of Object.entries(v)) {
+        if (LONE_SURROGATE.test(key)) return true;
+        pending.push(child);
+      }
+    }
+  }
+  return false;
 }
 
 const MAX_BODY_DEPTH = 100;

@@ -33,17 +33,35 @@ export function roomEventFilterProblem(v: unknown, name = 'filter'): string | un
   return undefined;
 }
 
-function matchesType(type: string, pattern: string): boolean {
-  if (!pattern.includes('*')) return type === pattern;
-  const re = new RegExp(
-    '^' +
-      pattern
-        .split('*')
-        .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-        .join('.*') +
-      '$',
-  );
-  return re.test(type);
+/**
+ * Whether `type` matches a filter pattern in which `*` stands for any run of characters. Greedy
+ * with a single backtrack point rather than a RegExp: `.*` backtracking is exponential in the
+ * number of stars, and anyone can send both the pattern and a 255-byte event type.
+ */
+export function matchesType(type: string, pattern: string): boolean {
+  let t = 0;
+  let p = 0;
+  // The last star seen and the text position it has been stretched to; -1 until one is seen.
+  let star = -1;
+  let starT = 0;
+  while (t < type.length) {
+    if (p < pattern.length && pattern[p] === '*') {
+      star = p++;
+      starT = t;
+    } else if (p < pattern.length && pattern[p] === type[t]) {
+      p++;
+      t++;
+    } else if (star >= 0) {
+      // Earlier stars never need revisiting: letting the last one absorb one more character
+      // covers every alignment they could have produced.
+      p = star + 1;
+      t = ++starT;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.length && pattern[p] === '*') p++;
+  return p === pattern.length;
 }
 
 export function eventMatches(e: StoredEvent, f: RoomEventFilter | undefined): boolean {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { textArray } from '../../database/sql-literals.js';
+import { pduJson, textArray } from '../../database/sql-literals.js';
 import { SqlService, type Queryable } from '../../database/sql.service.js';
 import type { StoredEvent } from '../events/pdu.js';
 import { EVENT_COLUMNS, toStoredEvent, type EventRow } from './room-event.repository.js';
@@ -123,11 +123,11 @@ export class RoomStateRepository {
       `WITH mine AS (
          SELECT rs.room_id FROM room_state rs JOIN room_events e ON e.event_id = rs.event_id
          WHERE rs.type = 'm.room.member' AND rs.state_key = $1 AND rs.from_pos <= $2
-           AND (rs.to_pos IS NULL OR rs.to_pos > $2) AND e.pdu::jsonb -> 'content' ->> 'membership' = 'join'
+           AND (rs.to_pos IS NULL OR rs.to_pos > $2) AND ${pduJson('e.pdu')} -> 'content' ->> 'membership' = 'join'
        )
        SELECT rs.room_id, rs.state_key AS user_id FROM room_state rs JOIN room_events e ON e.event_id = rs.event_id
        WHERE rs.room_id IN (SELECT room_id FROM mine) AND rs.type = 'm.room.member' AND rs.from_pos <= $2
-         AND (rs.to_pos IS NULL OR rs.to_pos > $2) AND e.pdu::jsonb -> 'content' ->> 'membership' = 'join'`,
+         AND (rs.to_pos IS NULL OR rs.to_pos > $2) AND ${pduJson('e.pdu')} -> 'content' ->> 'membership' = 'join'`,
       [userId, pos],
     );
   }
@@ -145,7 +145,7 @@ export class RoomStateRepository {
            AND rs.room_id IN (
              SELECT m.room_id FROM room_state m JOIN room_events e ON e.event_id = m.event_id
              WHERE m.type = 'm.room.member' AND m.state_key = $1 AND m.from_pos <= $3
-               AND (m.to_pos IS NULL OR m.to_pos > $2) AND e.pdu::jsonb -> 'content' ->> 'membership' = 'join')
+               AND (m.to_pos IS NULL OR m.to_pos > $2) AND ${pduJson('e.pdu')} -> 'content' ->> 'membership' = 'join')
        ) AS found`,
       [userId, after, upTo],
     );

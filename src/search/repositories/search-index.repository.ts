@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { pduJson } from '../../database/sql-literals.js';
 import { SqlService, type Queryable } from '../../database/sql.service.js';
 
 /** Event types whose text is indexed, and the content key each one's text comes from. */
@@ -60,8 +61,7 @@ export interface SearchQuery {
 const indexBody = (stale: string) => `
   parsed AS MATERIALIZED (
     SELECT b.event_id, b.room_id, b.sender, b.stream_pos, b.type, k.field,
-           -- PostgreSQL text cannot hold NUL: drop \\u0000 escapes (valid JSON, stored in the PDU) before extracting
-           replace(b.pdu, '\\u0000', '')::json -> 'content' -> k.field AS value
+           ${pduJson('b.pdu')} -> 'content' -> k.field AS value
     FROM batch b
     CROSS JOIN LATERAL (
       SELECT CASE b.type WHEN 'm.room.message' THEN 'body' WHEN 'm.room.name' THEN 'name' ELSE 'topic' END AS field
@@ -98,7 +98,7 @@ const indexBody = (stale: string) => `
       (${stale} EXCEPT SELECT stream_pos FROM docs)
       UNION ALL
       SELECT t.stream_pos FROM batch r
-        JOIN room_events t ON t.event_id = COALESCE(r.pdu::json ->> 'redacts', r.pdu::json -> 'content' ->> 'redacts')
+        JOIN room_events t ON t.event_id = COALESCE(${pduJson('r.pdu')} ->> 'redacts', ${pduJson('r.pdu')} -> 'content' ->> 'redacts')
       WHERE r.type = 'm.room.redaction' AND t.redacted_by = r.event_id
       UNION ALL
       -- A probe per ID: with \`event_id = ANY($3)\` an empty list is a provably false condition,

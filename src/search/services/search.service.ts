@@ -359,5 +359,6 @@ function keysFor(keys: SearchKey[] | undefined, filter: SearchFilterDto): Search
 function indexedText(event: StoredEvent): string | undefined {
   const key = INDEXED_KEYS[event.pdu.type as keyof typeof INDEXED_KEYS];
   const value = key ? event.pdu.content[key.slice('content.'.length)] : undefined;
-  return typeof value === 'string' ? value : undefined;
+  // As the index read it: without NUL, which PostgreSQL text cannot hold.
+  return typeof value === 'string' ? value.replaceAll('\0', '') : undefined;
 }

@@ -4,7 +4,7 @@ import { StreamNotifier } from '../../database/stream-notifier.service.js';
 import type { Requester } from '../../accounts/auth/requester.js';
 import { AccountDataService } from '../../accounts/services/account-data.service.js';
 import { KeysService } from '../../accounts/keys/keys.service.js';
-import { eventMatches, roomMatches } from '../../rooms/events/event-filter.js';
+import { eventMatches, matchesType, roomMatches } from '../../rooms/events/event-filter.js';
 import type { ClientEvent, StoredEvent } from '../../rooms/events/pdu.js';
 import { formatToken, parseToken } from '../../rooms/events/stream-token.js';
 import { RoomEventsService } from '../../rooms/services/room-events.service.js';
@@ -166,8 +166,8 @@ export class SyncService {
       .filter(
         (a) =>
           a.room_id === '' &&
-          (!globalTypes?.types || globalTypes.types.includes(a.type)) &&
-          !globalTypes?.not_types?.includes(a.type),
+          (!globalTypes?.types || globalTypes.types.some((p) => matchesType(a.type, p))) &&
+          !globalTypes?.not_types?.some((p) => matchesType(a.type, p)),
       )
       .map((a) => ({ type: a.type, content: a.content }));
     const roomAccountData = new Map<string, Record<string, unknown>[]>();
