@@ -67,6 +67,9 @@ describe('server notices', () => {
       .filter((e) => e.getType() === 'm.room.message')
       .map((e) => e.getContent().body as string) ?? [];
 
+  const eventCount = async (id: string) =>
+    (await t.sql<{ n: number }>(`SELECT count(*)::int AS n FROM room_events WHERE room_id = $1`, [id]))[0].n;
+
   async function expectMatrixError(promise: Promise<unknown>, status: number, errcode: string) {
     const err = (await promise.then(
       () => {
@@ -260,6 +263,87 @@ describe('server notices', () => {
       const res = await t.http.post(BROADCAST).set(auth(admin)).send(body);
       expect({ status: res.status, errcode: res.body.errcode }).toEqual({ status: 400, errcode });
     }
+  });
+
+  it('refuses null for an optional field, and notices that would redact, change a membership or create a room', async () => {
+    const before = await eventCount(roomId);
+    const erin = await t.register('erin');
+    const member = { ...text('x'), membership: 'leave' };
+    // [name, notice without user_id, what the error must name]
+    const cases: [string, object, RegExp][] = [
+      ['a null type', { type: null, content: text('x') }, /\btype\b/],
+      ['a null state_key', { state_key: null, content: text('x') }, /\bstate_key\b/],
+      ['a null content', { content: null }, /\bcontent\b/],
+      ['a redaction without target', { type: 'm.room.redaction', content: text('x') }, /m\.room\.redaction/],
+      [
+        'a redaction with a target',
+        { type: 'm.room.redaction', content: { ...text('x'), redacts: '$event' } },
+        /m\.room\.redaction/,
+      ],
+      [
+        "the user's leave",
+        { type: 'm.room.member', state_key: bobUser.userId, content: member },
+        /m\.room\.member/,
+      ],
+      [
+        "the notices user's leave",
+        { type: 'm.room.member', state_key: noticesUser, content: member },
+        /m\.room\.member/,
+      ],
+      ['a member event without state_key', { type: 'm.room.member', content: member }, /m\.room\.member/],
+      ['a create event', { type: 'm.room.create', state_key: '', content: text('x') }, /m\.room\.create/],
+    ];
+    for (const [name, notice, names] of cases) {
+      for (const user of [bobUser, erin]) {
+        const body = { user_id: user.userId, ...notice };
+        for (const res of [await send(body), await put(`refused-${name}-${user.localpart}`, body)]) {
+          expect({ name, status: res.status, errcode: res.body.errcode }).toEqual({
+            name,
+            status: 400,
+            errcode: 'M_BAD_JSON',
+          });
+          expect(res.body.error).toMatch(names);
+        }
+      }
+      const res = await t.http.post(BROADCAST).set(auth(admin)).send(notice);
+      expect({ name, status: res.status, errcode: res.body.errcode }).toEqual({
+        name,
+        status: 400,
+        errcode: 'M_BAD_JSON',
+      });
+      expect(res.body.error).toMatch(names);
+    }
+    for (const [name, body] of [
+      ['a null user_id', { user_id: null, content: text('x') }],
+      ['a null msgtype', { user_id: erin.userId, content: { msgtype: null, body: 'x' } }],
+      ['a null body', { user_id: erin.userId, content: { msgtype: 'm.text', body: null } }],
+    ] as const) {
+      for (const res of [await send(body), await put(`refused-${name}`, body)])
+        expect({ name, status: res.status, errcode: res.body.errcode }).toEqual({
+          name,
+          status: 400,
+          errcode: 'M_BAD_JSON',
+        });
+    }
+
+    // Nothing was sent: bob's room has no new event, erin got no room, no broadcast was started.
+    expect(await eventCount(roomId)).toBe(before);
+    expect(await t.sql(`SELECT room_id FROM server_notice_rooms WHERE user_id = $1`, [erin.userId])).toEqual(
+      [],
+    );
+    const jobs = await t.http.get('/_lattice/admin/v1/jobs?type=ServerNoticeBroadcast').set(auth(admin));
+    expect(jobs.status).toBe(200);
+    expect(jobs.body.jobs).toEqual([]);
+  });
+
+  it('still sends other state events and message types', async () => {
+    const before = await eventCount(roomId);
+    for (const notice of [
+      { type: 'org.example.state', state_key: 'k', content: text('custom state') },
+      { type: 'org.example.notice', content: text('custom message') },
+    ])
+      expect((await send({ user_id: bobUser.userId, ...notice })).status).toBe(200);
+    expect(await eventCount(roomId)).toBe(before + 2);
   });
 
   it('is for admins only', async () => {

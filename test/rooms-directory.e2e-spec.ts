@@ -214,6 +214,15 @@ describe('public rooms', () => {
     expectRefused(await t.http.post(`${CS}/publicRooms`).send({}), 401, 'M_MISSING_TOKEN');
   });
 
+  it("answers for this server's directory only, named or not", async () => {
+    const own = expectStatus(await t.http.get(`${CS}/publicRooms?server=test`), 200);
+    expect(own.body.total_room_count_estimate).toBe(5);
+    expectStatus(await bob.post('/publicRooms?server=test', {}), 200);
+    // Rooms do not federate: another server's directory is an error, not this one's list.
+    expectRefused(await t.http.get(`${CS}/publicRooms?server=other.example`), 400, 'M_INVALID_PARAM');
+    expectRefused(await bob.post('/publicRooms?server=10.255.255.1', {}), 400, 'M_INVALID_PARAM');
+  });
+
   it('directory/list/room: GET the visibility, PUT it with the power to change the room', async () => {
     const roomId = await alice.createRoom({ preset: 'public_chat', name: 'Soon listed' });
     await bob.join(roomId);

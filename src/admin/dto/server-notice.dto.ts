@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsNotEmpty, IsObject, IsOptional, IsString, MaxLength, ValidateNested } from 'class-validator';
+import { IsNotEmpty, IsObject, IsString, MaxLength, ValidateIf, ValidateNested } from 'class-validator';
 
 /** A notice's content: `msgtype` and `body` are required; any other key is kept as given. */
 export class ServerNoticeContentDto {
@@ -14,6 +14,12 @@ export class ServerNoticeContentDto {
   body: string;
 }
 
+/**
+ * Optional fields may be left out but not null: `@IsOptional()` would let `null` past `@IsString()`
+ * to the service, which takes a key that is there for a string.
+ */
+const present = (_: object, value: unknown) => value !== undefined;
+
 /** The notice itself, shared by the single and the broadcast forms. */
 export class ServerNoticeDto {
   @IsObject()
@@ -21,13 +27,13 @@ export class ServerNoticeDto {
   @Type(() => ServerNoticeContentDto)
   content: ServerNoticeContentDto;
 
-  @IsOptional()
+  @ValidateIf(present)
   @IsString()
   @IsNotEmpty()
   @MaxLength(255)
   type?: string;
 
-  @IsOptional()
+  @ValidateIf(present)
   @IsString()
   @MaxLength(255)
   state_key?: string;

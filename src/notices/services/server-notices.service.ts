@@ -48,15 +48,36 @@ const MAX_EVENT_BYTES = 65536;
 const hasNul = (s: string) => s.includes('\u0000');
 
 /**
+ * Types no notice may have, with or without a state key. The server alone manages the notices
+ * room's memberships (a member event could make the notices user leave, or kick or join the user);
+ * a create event can only be a room's first, and the auth rules would refuse it only once the user's
+ * room had been made; a redaction belongs to /redact, as a client's send answers too (M_BAD_JSON).
+ */
+const REFUSED_TYPES = new Set(['m.room.create', 'm.room.member', 'm.room.redaction']);
+
+const isKey = (value: unknown, minBytes: number): value is string =>
+  typeof value === 'string' &&
+  Buffer.byteLength(value) >= minBytes &&
+  Buffer.byteLength(value) <= MAX_KEY_BYTES &&
+  !hasNul(value);
+
+/**
  * What the room writer would refuse, refused before any room is created or invite sent: type and
  * state_key of 1 (0 for the key) to 255 bytes without NUL, integer-only content within an event's size.
+ * Shapes are checked here too, not left to the DTO: a broadcast's notice is checked again when its
+ * job runs, as it comes back from the queue (maybe queued by an earlier version), and a wrong one
+ * must fail the job once rather than be sent to, or fail for, every user.
  */
 function checkNotice(notice: ServerNotice): void {
   const { type, stateKey, content } = notice;
-  if (type !== undefined && (type === '' || Buffer.byteLength(type) > MAX_KEY_BYTES || hasNul(type)))
-    throw M.badJson('type must be 1 to 255 bytes without NUL characters');
-  if (stateKey !== undefined && (Buffer.byteLength(stateKey) > MAX_KEY_BYTES || hasNul(stateKey)))
-    throw M.badJson('state_key must be at most 255 bytes without NUL characters');
+  if (type !== undefined && !isKey(type, 1))
+    throw M.badJson('type must be a string of 1 to 255 bytes without NUL characters');
+  if (type !== undefined && REFUSED_TYPES.has(type))
+    throw M.badJson(`A server notice cannot be an event of type ${type}`);
+  if (stateKey !== undefined && !isKey(stateKey, 0))
+    throw M.badJson('state_key must be a string of at most 255 bytes without NUL characters');
+  if (typeof content !== 'object' || content === null || Array.isArray(content))
+    throw M.badJson('content must be an object');
   if (!isCanonicalizable(content)) throw M.badJson('content must hold integers only, no floats');
   if (Buffer.byteLength(canonicalJson(content)) > MAX_EVENT_BYTES)
     throw M.tooLarge('The notice is larger than an event may be (64 KiB)');
@@ -145,6 +166,7 @@ export class ServerNoticesService {
   ): Promise<JobResults[JobName.ServerNoticeBroadcast]> {
     this.requireEnabled();
     const notice: ServerNotice = { content: payload.content, type: payload.type, stateKey: payload.stateKey };
+    checkNotice(notice);
     const progress: BroadcastCheckpoint = { after: '', sent: 0, failed: 0, ...ctx.checkpoint };
     // The notices user is an active account too, but never a recipient.
     let total = Math.max((await this.accounts.countActiveUsers()) - 1, 0);

@@ -2,7 +2,13 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from
 import { CLIENT_PREFIXES } from '../../common/http/prefixes.js';
 import { Authenticated, Caller } from '../../accounts/auth/authenticated.decorator.js';
 import type { Requester } from '../../accounts/auth/requester.js';
-import { AliasDto, PublicRoomsFilterDto, PublicRoomsQuery, VisibilityDto } from '../dto/room-misc.dto.js';
+import {
+  AliasDto,
+  PublicRoomsFilterDto,
+  PublicRoomsQuery,
+  PublicRoomsServerQuery,
+  VisibilityDto,
+} from '../dto/room-misc.dto.js';
 import { DirectoryService } from '../services/directory.service.js';
 
 /** Room aliases and the public room directory. */
@@ -60,19 +66,20 @@ export class DirectoryController {
   /** GET /_matrix/client/v3/publicRooms */
   @Get('publicRooms')
   publicRooms(@Query() query: PublicRoomsQuery) {
-    return this.directory.publicRooms(query.limit ?? 100, query.since);
+    return this.directory.publicRooms(query.limit ?? 100, query.since, undefined, query.server);
   }
 
   /** POST /_matrix/client/v3/publicRooms */
   @Post('publicRooms')
   @HttpCode(200)
   @Authenticated({ allowGuest: true })
-  searchPublicRooms(@Body() body: PublicRoomsFilterDto) {
+  searchPublicRooms(@Body() body: PublicRoomsFilterDto, @Query() query: PublicRoomsServerQuery) {
     const term = body.filter?.generic_search_term;
     return this.directory.publicRooms(
       body.limit ?? 100,
       body.since,
       typeof term === 'string' && term !== '' ? term : undefined,
+      query.server,
     );
   }
 }

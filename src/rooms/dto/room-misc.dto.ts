@@ -109,6 +109,13 @@ export class PublicRoomsQuery {
   server?: string;
 }
 
+/** POST /publicRooms's query (its body is PublicRoomsFilterDto). */
+export class PublicRoomsServerQuery {
+  @IsOptional()
+  @IsString()
+  server?: string;
+}
+
 export class PublicRoomsSearchDto {
   @IsOptional()
   @IsString()

@@ -94,7 +94,19 @@ export class DirectoryService {
     await this.rooms.setPublic(roomId, visibility === 'public');
   }
 
-  async publicRooms(limit: number, since: string | undefined, filterTerm?: string) {
+  async publicRooms(
+    limit: number,
+    since: string | undefined,
+    filterTerm?: string,
+    server: string = this.config.SERVER_NAME,
+  ) {
+    // Rooms do not federate yet, so another server's directory cannot be fetched: an error rather
+    // than this server's own list under another name.
+    if (server !== this.config.SERVER_NAME) {
+      throw M.invalidParam(
+        `The room directory of ${server} cannot be fetched: this server does not federate rooms`,
+      );
+    }
     const offset = since === undefined ? 0 : Number(/^o(\d+)$/.exec(since)?.[1] ?? NaN);
     if (!Number.isInteger(offset)) throw M.invalidParam('Invalid since token');
     let total = await this.rooms.countPublic();
