@@ -11,8 +11,12 @@ import { RoomAdminService } from '../../rooms/services/room-admin.service.js';
 import { SearchService } from '../../search/services/search.service.js';
 import { ServerNoticesService } from '../../notices/services/server-notices.service.js';
 
-/** An evacuation answers with its result, so the request waits; past this it answers 504 with the job ID. */
-const EVACUATE_WAIT_MS = 5 * 60_000;
+/**
+ * An evacuation answers with its result, so the request waits; past this it answers 504 with the
+ * job ID (the job goes on). Under the 60 s after which common reverse proxies (nginx's default
+ * proxy_read_timeout) give up with a 504 of their own, which would not carry the job ID.
+ */
+const EVACUATE_WAIT_MS = 50_000;
 /**
  * Rows per purge transaction: short enough that other requests never wait long on a lock (the
  * locks are the purged room's own rows, which nothing else writes). On a 1,000,000-event room a
