@@ -1,3 +1,4 @@
+import bcrypt from 'bcrypt';
 import { Redis } from 'ioredis';
 import { QueueEvents } from 'bullmq';
 import { registrationMac } from '../src/admin/services/shared-secret.js';
@@ -198,6 +199,32 @@ describe('admin endpoints for accounts', () => {
       }
       expect(await t.sql(`SELECT 1 FROM userapi_devices WHERE localpart = 'xavier'`)).toEqual([]);
       expect((await login('xavier', 'new password here')).status).toBe(200);
+    });
+
+    it('refuses the server notices user, which has no password and cannot log in', async () => {
+      const hash = async () =>
+        (
+          await t.sql<{ password_hash: string | null }>(
+            `SELECT password_hash FROM userapi_accounts WHERE localpart = '_server'`,
+          )
+        )[0]?.password_hash;
+      expect(await hash()).toBeNull();
+      const res = await reset('@_server:test', { password: 'eightchr', logout_devices: true });
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({
+        errcode: 'M_INVALID_PARAM',
+        error: 'The server notices user cannot have a password',
+      });
+      expect(await hash()).toBeNull();
+      // Nor does a password it got some other way (by SQL, or from a server without this check) let anyone in.
+      await t.sql(`UPDATE userapi_accounts SET password_hash = $1 WHERE localpart = '_server'`, [
+        await bcrypt.hash('eightchr', 4),
+      ]);
+      for (const user of ['_server', '@_server:test', '@_SERVER:test']) {
+        const attempt = await login(user, 'eightchr');
+        expect(attempt.status).toBe(403);
+        expect(attempt.body).toEqual({ errcode: 'M_FORBIDDEN', error: 'Invalid username or password' });
+      }
     });
 
     it('answers an empty user ID with 404 M_UNRECOGNIZED', async () => {

@@ -1,5 +1,6 @@
 import type { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import request from 'supertest';
@@ -91,9 +92,15 @@ describe('boot: migrations, roles and preflight in-process', () => {
       );
       await waitFor(async () => (await workers()) === 1, 'the worker process to connect its worker');
 
-      started.push(
-        await createHttpApp(buildConfig({ ...env, ...same, ROLE: 'all' }), { logStream: new LogCapture() }),
-      );
+      const all = await createHttpApp(buildConfig({ ...env, ...same, ROLE: 'all' }), {
+        logStream: new LogCapture(),
+      });
+      started.push(all);
+      // Its workers wait for its port, so a process that cannot listen exits without having taken a
+      // job; a second is ample for a worker that did start to show up.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(await workers()).toBe(1);
+      await all.listen(0, '127.0.0.1');
       await waitFor(async () => (await workers()) === 2, 'the all-in-one process to connect its worker');
       // The api process accepted jobs (it owns the queue) but still runs none.
       expect(await workers()).toBe(2);
@@ -193,6 +200,39 @@ describe('boot: the real server process', () => {
     const lines = result.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(line);
+  });
+
+  it.each([
+    [
+      'a port another process listens on',
+      '127.0.0.1',
+      (port: number) =>
+        `Cannot listen on 127.0.0.1:${port} (EADDRINUSE): another process (another Lattice?) already uses this port; stop it, or set PORT to a free port`,
+    ],
+    [
+      // 192.0.2.0/24 is reserved for documentation: no machine has such an address.
+      'an address of no interface',
+      '192.0.2.1',
+      (port: number) =>
+        `Cannot listen on 192.0.2.1:${port} (EADDRNOTAVAIL): 192.0.2.1 is not an address of this machine; set BIND_ADDRESS (127.0.0.1 for this machine only, 0.0.0.0 for every interface)`,
+    ],
+  ])('exits 1 with one clear line when it cannot listen on %s', async (_case, bindAddress, line) => {
+    const env = testEnvironment();
+    configs.push(buildConfig(env));
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const result = await runScript(main(), [], {
+        env: { ...env, PORT: String(port), BIND_ADDRESS: bindAddress },
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(`${line(port)}\n`);
+      // Stopped before the application booted: nothing logged.
+      expect(result.stdout).toBe('');
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 
   it('exits 1 listing what is wrong with the configuration', async () => {

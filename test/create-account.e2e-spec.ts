@@ -171,18 +171,33 @@ describe('create-account command', () => {
       () => ['--username', 'frank', '--password-stdin', '--url', disabled.baseUrl, '--secret', SHARED_SECRET],
       /turned off: set REGISTRATION_SHARED_SECRET/,
     ],
-    [
-      'no username',
-      () => ['--password-stdin', '--url', t.baseUrl, '--secret', SHARED_SECRET],
-      /--username is required/,
-    ],
-    ['an unknown option', () => ['--username', 'x', '--pasword-stdin'], /Unknown option '--pasword-stdin'/],
   ])('fails clearly on %s', async (_case, args, message) => {
     const res = await run(args(), PASSWORD);
     expect(res.code).toBe(1);
     expect(res.stdout).toBe('');
     expect(res.stderr).toMatch(/^create-account: /);
     expect(res.stderr).toMatch(message);
+  });
+
+  it.each([
+    ['no username', ['--password-stdin', '--secret', SHARED_SECRET], '--username is required'],
+    ['an unknown option', ['--username', 'x', '--pasword-stdin'], "Unknown option '--pasword-stdin'"],
+    ['a missing value', ['--username', 'x', '--url'], "Option '--url <value>' argument missing"],
+    [
+      'an option where a value should be',
+      ['--username', 'x', '--url', '--secret', SHARED_SECRET],
+      "Option '--url' argument is ambiguous. Did you forget to specify the option argument for '--url'?",
+    ],
+    ['a stray argument', ['--username', 'x', 'extra'], "Unexpected argument 'extra'"],
+  ])('answers %s with one line and the usage, exit code 2', async (_case, args, message) => {
+    const res = await run(args, PASSWORD);
+    expect(res.code).toBe(2);
+    expect(res.stdout).toBe('');
+    const [line, blank, ...usage] = res.stderr.split('\n');
+    expect(line).toMatch(/^create-account: /);
+    expect(line).toContain(message);
+    expect(blank).toBe('');
+    expect(usage[0]).toMatch(/^Usage: npm run create-account -- --username NAME/);
   });
 
   it('fails clearly on a weak password', async () => {

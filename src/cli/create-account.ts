@@ -20,6 +20,9 @@ Creates an account on a running Lattice server through shared-secret registratio
 /** A failure the user can act on: printed as one line, exit code 1. */
 export class CliError extends Error {}
 
+/** A mistake in the arguments: one line and the usage, exit code 2. */
+class UsageError extends CliError {}
+
 export interface NewAccount {
   url: string;
   secret: string;
@@ -96,7 +99,7 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
       io.stdout.write(`${HELP}\n`);
       return 0;
     }
-    if (!args.username) throw new CliError(`--username is required\n\n${HELP}`);
+    if (!args.username) throw new UsageError('--username is required');
     const { url, secret } = defaults(args.url, args.secret);
     const password = args.passwordStdin ? await readAll(io.stdin) : await askPassword(io);
     const userId = await createAccount({
@@ -110,6 +113,10 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
     io.stdout.write(`${userId}\n`);
     return 0;
   } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`create-account: ${err.message}\n\n${HELP}\n`);
+      return 2;
+    }
     if (!(err instanceof CliError)) throw err;
     io.stderr.write(`create-account: ${err.message}\n`);
     return 1;
@@ -142,7 +149,8 @@ function parse(argv: string[]) {
       help: values.help,
     };
   } catch (err) {
-    throw new CliError(`${(err as Error).message}\n\n${HELP}`);
+    // Node's message names the option (unknown, value missing); some span several lines.
+    throw new UsageError((err as Error).message.replace(/\s+/g, ' '));
   }
 }
 

@@ -17,24 +17,37 @@ joined) and N events in total, real signed events written in batches, not throug
   --prefix P        localpart prefix of the members, default "seed" (rooms after the first add _2, _3...)
   --password PW     password of every seeded account, default "seed-password"`;
 
+/** A mistake in the arguments: one line and the usage, exit code 2, as with create-account. */
+class UsageError extends Error {}
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      options: {
+        'room-events': { type: 'string', default: '10000' },
+        members: { type: 'string', default: '100' },
+        rooms: { type: 'string', default: '1' },
+        prefix: { type: 'string', default: 'seed' },
+        password: { type: 'string', default: 'seed-password' },
+        help: { type: 'boolean', default: false },
+      },
+    }).values;
+  } catch (err) {
+    // Node's message names the option (unknown, value missing); some span several lines.
+    throw new UsageError((err as Error).message.replace(/\s+/g, ' '));
+  }
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      'room-events': { type: 'string', default: '10000' },
-      members: { type: 'string', default: '100' },
-      rooms: { type: 'string', default: '1' },
-      prefix: { type: 'string', default: 'seed' },
-      password: { type: 'string', default: 'seed-password' },
-      help: { type: 'boolean', default: false },
-    },
-  });
+  const values = parse(process.argv.slice(2));
   if (values.help) {
     console.log(HELP);
     return;
   }
   const number = (name: string, v: string, min: number) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new ConfigError(`--${name} must be an integer ≥ ${min}`);
+    if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer ≥ ${min}`);
     return n;
   };
   const roomEvents = number('room-events', values['room-events'], 1);
@@ -74,6 +87,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof UsageError) {
+    console.error(`seed: ${err.message}\n\n${HELP}`);
+    process.exit(2);
+  }
   console.error(err instanceof ConfigError || err instanceof PreflightError ? err.message : err);
   process.exit(1);
 });

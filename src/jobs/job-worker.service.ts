@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { DiscoveryService, HttpAdapterHost, MetadataScanner, Reflector } from '@nestjs/core';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Subscription } from 'rxjs';
 import { AppConfig } from '../config/app-config.js';
 import { MatrixError } from '../common/errors/matrix-error.js';
 import { JobContext } from './job-context.js';
@@ -13,13 +14,16 @@ type Handler = (payload: unknown, ctx: JobContext) => Promise<unknown>;
 
 /**
  * Finds the `@OnJob` handlers at boot (failing when a declared job has none or two) and, in the
- * `all` and `worker` roles, runs BullMQ workers that dispatch to them.
+ * `all` and `worker` roles, runs BullMQ workers that dispatch to them. In the `all` role they start
+ * once the HTTP listener is bound, so a process that is about to exit for want of its port never
+ * takes jobs from the queues.
  */
 @Injectable()
 export class JobWorkerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Jobs');
   private readonly handlers = new Map<string, Handler>();
   private readonly workers: Worker[] = [];
+  private listening?: Subscription;
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -27,11 +31,18 @@ export class JobWorkerService implements OnApplicationBootstrap, OnApplicationSh
     private readonly reflector: Reflector,
     private readonly config: AppConfig,
     private readonly jobs: JobService,
+    private readonly adapterHost: HttpAdapterHost,
   ) {}
 
   onApplicationBootstrap(): void {
     this.discoverHandlers();
-    if (this.config.runsWorkers) this.startWorkers();
+    if (!this.config.runsWorkers) return;
+    // A worker process (no HTTP adapter) has no listener to wait for.
+    if (this.config.runsHttp && this.adapterHost.httpAdapter) {
+      this.listening = this.adapterHost.listen$.subscribe(() => this.startWorkers());
+    } else {
+      this.startWorkers();
+    }
   }
 
   private discoverHandlers(): void {
@@ -89,6 +100,7 @@ export class JobWorkerService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.listening?.unsubscribe();
     await Promise.all(this.workers.map((w) => w.close()));
   }
 }

@@ -148,6 +148,9 @@ export class AccountsService {
     }
     localpart = localpart.toLowerCase();
     if (localpart.includes('\0')) throw forbidden();
+    // Whoever signed in as the server notices user could write in every user's notices room. It has no
+    // password, but one may have been set before resetPassword refused it, or by SQL.
+    if (localpart === this.config.SERVER_NOTICES_LOCALPART) throw forbidden();
     const account = await this.accounts.find(localpart, this.serverName);
     if (!account || !(await this.hasher.verify(password, account.password_hash))) throw forbidden();
     if (account.is_deactivated)
@@ -189,6 +192,10 @@ export class AccountsService {
   /** POST /_dendrite/admin/resetPassword: password and (optionally) every session in one transaction. */
   async resetPassword(user: string, password: unknown, logoutDevices: boolean): Promise<void> {
     const { localpart } = requireLocalUserId(user, this.serverName, 'resetPassword');
+    // A password would let an admin sign in as it and post in every user's notices room.
+    if (localpart === this.config.SERVER_NOTICES_LOCALPART) {
+      throw M.invalidParam('The server notices user cannot have a password');
+    }
     if (!(await this.accounts.find(localpart, this.serverName))) throw M.notFound('User does not exist');
     const hash = await this.hasher.hash(this.validatePassword(password));
     const deleted = await this.sql.transaction(async (tx) => {
