@@ -263,6 +263,34 @@ describe('search reindex', () => {
     expect([anonymous.status, anonymous.body.errcode]).toEqual([401, 'M_MISSING_TOKEN']);
   });
 
+  it('leaves out an event whose content PostgreSQL refuses, and indexes everything around it', async () => {
+    // An event stored before the body parser refused lone surrogates: PostgreSQL's json refuses the
+    // whole PDU, so a range statement over it fails. It must not stop the catch-up or the reindex.
+    const [{ pos }] = await t.sql<{ pos: string }>(
+      `INSERT INTO room_events (stream_pos, event_id, room_id, type, sender, depth, origin_server_ts, pdu)
+       SELECT p, '$broken' || p, $1, 'm.room.message', $2, 1, 0,
+              '{"content":{"body":"unreadable \\ud800 message","msgtype":"m.text"},"room_id":"' || $1 || '","type":"m.room.message"}'
+       FROM lattice_next_stream_pos() AS p RETURNING stream_pos AS pos`,
+      [roomId, alice.userId],
+    );
+    await alice.send(roomId, 'readable neighbour after it');
+    await waitFor(async () => {
+      const [{ mark }] = await t.sql<{ mark: string }>(`SELECT indexed_pos AS mark FROM search_position`);
+      return Number(mark) > Number(pos);
+    }, 'the catch-up to get past the unreadable event');
+    const leftOut = `Left out of the search index, as PostgreSQL refused their content: the events at stream positions ${pos}`;
+    expect(messages()).toContain(leftOut);
+
+    await t.sql(`DELETE FROM search_events`);
+    t.logs.lines.length = 0;
+    expect([(await asAdmin('get')).status]).toEqual([200]);
+    await finished();
+    expect(messages()).toContain(leftOut);
+    expect(await searchCount('neighbour')).toBe(1);
+    expect(await searchCount('bulk')).toBe(BULK);
+    expect(await searchCount('unreadable')).toBe(0);
+  });
+
   it('indexes at start-up what a crash left out between commit and indexing', async () => {
     const eventId = await alice.send(roomId, 'crashproof words');
     const [{ pos }] = await t.sql<{ pos: string }>(

@@ -21,7 +21,12 @@ export interface IndexOutcome {
   indexed: number;
   /** Index rows removed (redacted events, emptied text). */
   removed: number;
+  /** Stream positions of events left out because PostgreSQL refused their content (see indexRangeOf). */
+  skipped: number[];
 }
+
+/** A data exception (SQLSTATE class 22): PostgreSQL refused a value, here the content of an event. */
+const isDataError = (err: unknown) => /^22/.test(String((err as { code?: unknown }).code ?? ''));
 
 export interface SearchHit {
   event_id: string;
@@ -175,19 +180,64 @@ export class SearchIndexRepository {
     return toOutcome(await db.one(INDEX_EVENTS_SQL, [language, eventIds, redacted]));
   }
 
-  /** Indexes every indexable event in (after, upTo], in one statement. */
-  async indexRange(
+  /** Indexes every indexable event in (after, upTo], in one statement (outside a transaction). */
+  indexRange(language: string, after: number, upTo: number): Promise<IndexOutcome> {
+    return this.indexRangeOf(INDEX_RANGE_SQL, language, after, upTo, this.sql, false);
+  }
+
+  /** Indexes the events in (after, upTo] that are not indexed yet, in one statement of the transaction tx. */
+  catchUpRange(language: string, after: number, upTo: number, tx: Queryable): Promise<IndexOutcome> {
+    return this.indexRangeOf(CATCH_UP_RANGE_SQL, language, after, upTo, tx, true);
+  }
+
+  /**
+   * Runs a range statement over (after, upTo]. Should PostgreSQL refuse the content of an event in
+   * it (a data exception: an event stored before the checks that now keep such content out, such as
+   * a lone surrogate), the range goes again an event at a time and the events that still fail are
+   * left out and reported: one event must not stop indexing, the catch-up's and the reindex's, for
+   * the whole server. In a transaction each attempt runs under a savepoint.
+   */
+  private async indexRangeOf(
+    sql: string,
     language: string,
     after: number,
     upTo: number,
-    db: Queryable = this.sql,
+    db: Queryable,
+    inTransaction: boolean,
   ): Promise<IndexOutcome> {
-    return toOutcome(await db.one(INDEX_RANGE_SQL, [language, after, [], upTo]));
-  }
-
-  /** Indexes the events in (after, upTo] that are not indexed yet, in one statement. */
-  async catchUpRange(language: string, after: number, upTo: number, db: Queryable): Promise<IndexOutcome> {
-    return toOutcome(await db.one(CATCH_UP_RANGE_SQL, [language, after, [], upTo]));
+    const attempt = async (from: number, to: number): Promise<IndexOutcome | null> => {
+      if (inTransaction) await db.exec('SAVEPOINT index_range');
+      try {
+        const outcome = toOutcome(await db.one(sql, [language, from, [], to]));
+        if (inTransaction) await db.exec('RELEASE SAVEPOINT index_range');
+        return outcome;
+      } catch (err) {
+        if (!isDataError(err)) throw err;
+        if (inTransaction) await db.exec('ROLLBACK TO SAVEPOINT index_range');
+        return null;
+      }
+    };
+    const whole = await attempt(after, upTo);
+    if (whole) return whole;
+    const total: IndexOutcome = { fetched: 0, indexed: 0, removed: 0, skipped: [] };
+    const positions = await db.query<{ stream_pos: string }>(
+      `SELECT stream_pos FROM room_events WHERE stream_pos > $1 AND stream_pos <= $2 ORDER BY stream_pos`,
+      [after, upTo],
+    );
+    let from = after;
+    for (const row of positions) {
+      const pos = Number(row.stream_pos);
+      const one = await attempt(from, pos);
+      if (one) {
+        total.fetched += one.fetched;
+        total.indexed += one.indexed;
+        total.removed += one.removed;
+      } else {
+        total.skipped.push(pos);
+      }
+      from = pos;
+    }
+    return total;
   }
 
   /**
@@ -356,5 +406,6 @@ function toOutcome(row: Record<string, unknown> | null): IndexOutcome {
     fetched: Number(row?.fetched ?? 0),
     indexed: Number(row?.indexed ?? 0),
     removed: Number(row?.removed ?? 0),
+    skipped: [],
   };
 }

@@ -185,6 +185,7 @@ export class SearchIndexService implements OnApplicationBootstrap, OnModuleDestr
         const batch = window.shift()!;
         if (batch.failed) throw batch.error;
         const outcome = batch.outcome!;
+        if (outcome.skipped.length > 0) await ctx.log(leftOut(outcome.skipped));
         after = batch.end;
         done += outcome.fetched;
         indexed += outcome.indexed;
@@ -247,6 +248,7 @@ export class SearchIndexService implements OnApplicationBootstrap, OnModuleDestr
         return { mark, end, outcome };
       });
       if (!step) break;
+      if (step.outcome.skipped.length > 0) this.logger.error(leftOut(step.outcome.skipped));
       if (batches++ === 0) from = step.mark;
       indexed += step.outcome.indexed;
       // More than one batch means events had been left out (a crash, or a first start on old data).
@@ -257,4 +259,8 @@ export class SearchIndexService implements OnApplicationBootstrap, OnModuleDestr
       }
     }
   }
+}
+
+function leftOut(positions: number[]): string {
+  return `Left out of the search index, as PostgreSQL refused their content: the events at stream positions ${positions.join(', ')}`;
 }
