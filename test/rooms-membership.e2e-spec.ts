@@ -355,5 +355,40 @@ describe('membership', () => {
         displayname: 'Erin E.',
       });
     });
+
+    it('never undoes a leave that races it, and ends with the last profile in every room', async () => {
+      const gus = await client(t, 'gus');
+      const rooms = await Promise.all(
+        Array.from({ length: 8 }, () => alice.createRoom({ preset: 'public_chat' })),
+      );
+      for (const r of rooms) await gus.join(r);
+      const rename = (name: string) => gus.put(`/profile/${gus.userId}/displayname`, { displayname: name });
+      // Leaving every room while two renames re-send member events into them.
+      const answers = await Promise.all([
+        rename('Gus A'),
+        ...rooms.map((r) => gus.post(`/rooms/${r}/leave`)),
+        rename('Gus B'),
+      ]);
+      for (const res of answers) expectStatus(res, 200);
+      const memberships = await Promise.all(
+        rooms.map(
+          async (r) => (await alice.get(`/rooms/${r}/state/m.room.member/${gus.userId}`)).body.membership,
+        ),
+      );
+      expect(memberships).toEqual(rooms.map(() => 'leave'));
+
+      // Concurrent renames: the profile and every room agree on the last one.
+      const kept = rooms.slice(0, 4);
+      for (const r of kept) await gus.join(r);
+      const names = ['N0', 'N1', 'N2', 'N3', 'N4', 'N5'];
+      for (const res of await Promise.all(names.map(rename))) expectStatus(res, 200);
+      const profile = expectStatus(await gus.get(`/profile/${gus.userId}`), 200).body.displayname;
+      const inRooms = await Promise.all(
+        kept.map(
+          async (r) => (await alice.get(`/rooms/${r}/state/m.room.member/${gus.userId}`)).body.displayname,
+        ),
+      );
+      expect(inRooms).toEqual(kept.map(() => profile));
+    });
   });
 });

@@ -106,6 +106,18 @@ export class SqlService extends ClientQueryable implements OnApplicationShutdown
   }
 
   /**
+   * Runs fn while holding a PostgreSQL advisory lock on `key`, so that every process of the
+   * deployment takes turns. The lock belongs to a transaction on its own connection: it is released
+   * when fn ends, and also when the process dies. fn does its own writes on other connections.
+   */
+  async withAdvisoryLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    return this.transaction(async (tx) => {
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [key]);
+      return fn();
+    });
+  }
+
+  /**
    * Runs fn in one transaction (rolled back if it throws).
    *
    * `holdsStreamHead`: the transaction allocates stream positions, whose row lock serialises every

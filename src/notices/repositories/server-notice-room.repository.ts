@@ -40,10 +40,7 @@ export class ServerNoticeRoomRepository {
    * deployment takes turns. The lock belongs to a transaction on its own connection: it is released
    * when fn ends, and also when the process dies. fn does its own writes on other connections.
    */
-  async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    return this.sql.transaction(async (tx) => {
-      await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`lattice:notices:${key}`]);
-      return fn();
-    });
+  withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    return this.sql.withAdvisoryLock(`lattice:notices:${key}`, fn);
   }
 }

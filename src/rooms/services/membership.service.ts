@@ -1,11 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { AppConfig } from '../../config/app-config.js';
+import { SqlService } from '../../database/sql.service.js';
 import { M, MatrixError } from '../../common/errors/matrix-error.js';
 import { parseRoomAlias, parseRoomId, parseUserId } from '../../common/matrix/ids.js';
 import { AccountsService } from '../../accounts/services/accounts.service.js';
 import { AccountDataService } from '../../accounts/services/account-data.service.js';
-import { ProfileService } from '../../accounts/services/profile.service.js';
+import { ProfileService, type Profile } from '../../accounts/services/profile.service.js';
 import { ProfileChangedEvent, type ProfileChanged } from '../../accounts/accounts.events.js';
 import { AliasRepository } from '../repositories/alias.repository.js';
 import { MembershipRepository } from '../repositories/membership.repository.js';
@@ -28,6 +29,7 @@ export class MembershipService {
     private readonly accounts: AccountsService,
     private readonly profiles: ProfileService,
     private readonly accountData: AccountDataService,
+    private readonly sql: SqlService,
   ) {}
 
   /** Display name and avatar to put in a user's member events. */
@@ -169,25 +171,39 @@ export class MembershipService {
     return (await this.memberships.roomsOf(userId, ['join'])).map((m) => m.room_id);
   }
 
-  /** A profile change re-sends the user's member event in every room they are joined to. */
+  /**
+   * A profile change re-sends the user's member event in every room they are joined to. One change
+   * of a user at a time, across processes, each with the profile as it stands when its turn comes:
+   * concurrent changes end with the last profile in every room. A room the user has left meanwhile
+   * is left alone (the re-sent join would undo the leave).
+   */
   @OnEvent(ProfileChangedEvent, { async: true, promisify: true })
   async onProfileChanged(change: ProfileChanged): Promise<void> {
-    const content = {
-      ...(change.displayName ? { displayname: change.displayName } : {}),
-      ...(change.avatarUrl ? { avatar_url: change.avatarUrl } : {}),
-      membership: 'join',
-    };
-    for (const roomId of await this.joinedRooms(change.userId)) {
-      try {
-        await this.writer.send(roomId, [
-          { type: 'm.room.member', stateKey: change.userId, sender: change.userId, content },
-        ]);
-      } catch (err) {
-        this.logger.warn(
-          `Could not update ${change.userId}'s member event in ${roomId}: ${(err as Error).message}`,
-        );
+    await this.sql.withAdvisoryLock(`lattice:profile:${change.userId}`, async () => {
+      const profile = await this.profiles.get(change.userId).catch(() => ({}) as Profile);
+      const content = { ...profile, membership: 'join' };
+      for (const roomId of await this.joinedRooms(change.userId)) {
+        try {
+          await this.writer.send(
+            roomId,
+            [
+              {
+                type: 'm.room.member',
+                stateKey: change.userId,
+                sender: change.userId,
+                content,
+                ifMembership: 'join',
+              },
+            ],
+            { skipRejected: true },
+          );
+        } catch (err) {
+          this.logger.warn(
+            `Could not update ${change.userId}'s member event in ${roomId}: ${(err as Error).message}`,
+          );
+        }
       }
-    }
+    });
   }
 
   private requireUserId(userId: string): void {

@@ -38,6 +38,12 @@ export interface EventDraft {
   redacts?: string;
   /** The client transaction that asked for it (idempotent sends). */
   txn?: { device: string; scope: string; id: string };
+  /**
+   * Written only while the sender's membership is this one, and refused like an event the auth
+   * rules refuse otherwise: a member event re-sent for a profile change must not undo a leave, kick
+   * or ban that got there first.
+   */
+  ifMembership?: string;
 }
 
 export interface SendOptions {
@@ -360,6 +366,12 @@ export class RoomWriterService {
         prev_events: prev ? [prev] : [],
       };
       try {
+        if (
+          draft.ifMembership !== undefined &&
+          working.get('m.room.member', draft.sender)?.content.membership !== draft.ifMembership
+        ) {
+          throw new AuthError(`the sender's membership is no longer ${draft.ifMembership}`);
+        }
         authorize(authEvent, working, version);
       } catch (err) {
         if (!(err instanceof AuthError)) throw err;
