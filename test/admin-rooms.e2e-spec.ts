@@ -179,6 +179,34 @@ describe('admin room operations', () => {
       return counts;
     };
 
+    it('refuses typing and receipts once the room is marked, so none can outlive the purge', async () => {
+      const roomId = await createRoom(alice, { preset: 'public_chat' });
+      await join(bob, roomId);
+      const e = await say(bob, roomId, 'hello', `late-${roomId}`);
+      // The moment after purgeRoom has marked the room and before its job has removed the members.
+      await t.sql(`UPDATE rooms SET purged_ts = $2 WHERE room_id = $1`, [roomId, Date.now()]);
+      const room = encodeURIComponent(roomId);
+      const typing = await t.http
+        .put(`/_matrix/client/v3/rooms/${room}/typing/${encodeURIComponent(bob.userId)}`)
+        .set(auth(bob))
+        .send({ typing: true, timeout: 30000 });
+      const receipt = await t.http
+        .post(`/_matrix/client/v3/rooms/${room}/receipt/m.read/${encodeURIComponent(e)}`)
+        .set(auth(bob))
+        .send({});
+      expect([typing.status, typing.body.errcode, receipt.status, receipt.body.errcode]).toEqual([
+        404,
+        'M_NOT_FOUND',
+        404,
+        'M_NOT_FOUND',
+      ]);
+      const [{ n }] = await t.sql<{ n: number }>(
+        `SELECT (SELECT count(*) FROM room_typing WHERE room_id = $1) + (SELECT count(*) FROM room_receipts WHERE room_id = $1) AS n`,
+        [roomId],
+      );
+      expect(Number(n)).toBe(0);
+    });
+
     it('hides the room at once, then removes every row it left behind, leaving other rooms alone', async () => {
       const roomId = await createRoom(alice, {
         preset: 'public_chat',

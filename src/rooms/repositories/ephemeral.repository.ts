@@ -11,6 +11,14 @@ export interface ReceiptRow {
   stream_pos: string;
 }
 
+/**
+ * The room ($1) when it exists and is not being purged, its row share-locked until the write
+ * commits: purgeRoom's marking waits for writes already under way, and writes after it see the
+ * mark. Without the lock, a typing notice or receipt checked just before the marking could be
+ * stored after the purge job had emptied those tables, and outlive the room.
+ */
+const LIVE_ROOM = `WITH live AS (SELECT 1 FROM rooms WHERE room_id = $1 AND purged_ts IS NULL FOR SHARE)`;
+
 /** Receipts and typing: per-room ephemeral data with stream positions so /sync can deliver changes. */
 @Injectable()
 export class EphemeralRepository {
@@ -22,16 +30,17 @@ export class EphemeralRepository {
     type: string,
     threadId: string,
     eventId: string,
-  ): Promise<number> {
+  ): Promise<number | null> {
     const row = await this.sql.one<{ stream_pos: string }>(
-      `INSERT INTO room_receipts (room_id, user_id, receipt_type, thread_id, event_id, ts, stream_pos)
-       VALUES ($1, $2, $3, $4, $5, $6, lattice_next_stream_pos())
+      `${LIVE_ROOM}
+       INSERT INTO room_receipts (room_id, user_id, receipt_type, thread_id, event_id, ts, stream_pos)
+       SELECT $1, $2, $3, $4, $5, $6, lattice_next_stream_pos() FROM live
        ON CONFLICT (room_id, user_id, receipt_type, thread_id)
        DO UPDATE SET event_id = EXCLUDED.event_id, ts = EXCLUDED.ts, stream_pos = EXCLUDED.stream_pos
        RETURNING stream_pos`,
       [roomId, userId, type, threadId, eventId, Date.now()],
     );
-    return Number(row!.stream_pos);
+    return row ? Number(row.stream_pos) : null;
   }
 
   receiptsSince(roomIds: string[], after: number, upTo: number): Promise<ReceiptRow[]> {
@@ -52,14 +61,17 @@ export class EphemeralRepository {
     return row?.pos ? Number(row.pos) : 0;
   }
 
-  async setTyping(roomId: string, userId: string, expiresTs: number): Promise<number> {
+  /** Null when the room is gone or being purged. */
+  async setTyping(roomId: string, userId: string, expiresTs: number): Promise<number | null> {
     const row = await this.sql.one<{ stream_pos: string }>(
-      `INSERT INTO room_typing (room_id, user_id, expires_ts, stream_pos) VALUES ($1, $2, $3, lattice_next_stream_pos())
+      `${LIVE_ROOM}
+       INSERT INTO room_typing (room_id, user_id, expires_ts, stream_pos)
+       SELECT $1, $2, $3, lattice_next_stream_pos() FROM live
        ON CONFLICT (room_id, user_id) DO UPDATE SET expires_ts = EXCLUDED.expires_ts, stream_pos = EXCLUDED.stream_pos
        RETURNING stream_pos`,
       [roomId, userId, expiresTs],
     );
-    return Number(row!.stream_pos);
+    return row ? Number(row.stream_pos) : null;
   }
 
   /** Whether a typing notification has timed out without its end having a stream position yet. */

@@ -35,6 +35,7 @@ export class EphemeralService {
     await this.requireJoined(requester.userId, roomId);
     const expires = typing ? Date.now() + Math.min(Math.max(timeout ?? 30_000, 0), MAX_TYPING_MS) : 0;
     const position = await this.repo.setTyping(roomId, userId, expires);
+    if (position === null) throw M.notFound('Room not found');
     await this.notifier.notify({ roomIds: [roomId], position });
     if (typing) this.typingExpiry.expireAt(expires);
   }
@@ -57,6 +58,7 @@ export class EphemeralService {
       return;
     }
     const position = await this.repo.putReceipt(roomId, requester.userId, type, threadId ?? '', eventId);
+    if (position === null) throw M.notFound('Room not found');
     await this.notifier.notify({ roomIds: [roomId], position });
   }
 
