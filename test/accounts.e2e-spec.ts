@@ -98,6 +98,22 @@ describe('accounts: registration, sign-in and sessions', () => {
       expect((await whoami(res.body.access_token)).body.user_id).toBe(res.body.user_id);
     });
 
+    it('lets a UIA session complete one request only, also when several complete it at once', async () => {
+      const first = await t.http.post(`${V3}/register`).send({ password: PASSWORD });
+      const attempts = await Promise.all(
+        ['once0', 'once1', 'once2', 'once3'].map((username) =>
+          t.http.post(`${V3}/register`).send({
+            username,
+            password: PASSWORD,
+            auth: { type: 'm.login.dummy', session: first.body.session },
+          }),
+        ),
+      );
+      const statuses = attempts.map((r) => r.status).sort();
+      expect(statuses).toEqual([200, 400, 400, 400]);
+      for (const r of attempts.filter((a) => a.status === 400)) expect(r.body.errcode).toBe('M_UNKNOWN');
+    });
+
     it('honours inhibit_login', async () => {
       const first = await t.http.post(`${V3}/register`).send({ username: 'nologin', password: PASSWORD });
       const res = await t.http.post(`${V3}/register`).send({

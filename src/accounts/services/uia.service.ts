@@ -46,7 +46,10 @@ export class UiaService {
     if (!(await verify(auth))) {
       throw await this.challenge(stage, session, new MatrixError('M_FORBIDDEN', 'Invalid password', 401));
     }
-    await this.redis.client.del(this.key(session));
+    // Used up here, atomically: of concurrent requests completing one session, a single one passes.
+    if ((await this.redis.client.del(this.key(session))) === 0) {
+      throw new MatrixError('M_UNKNOWN', 'Unknown UIA session', 400);
+    }
   }
 
   private async challenge(stage: string, session?: string, cause?: MatrixError): Promise<MatrixError> {
