@@ -260,22 +260,53 @@ describe('/sync', () => {
       expect(Object.keys(notR1.rooms.join)).not.toContain(r1);
     });
 
-    it('lazy_load_members keeps only the members the timeline needs in the state', async () => {
+    it('lazy_load_members keeps only the members the timeline and the summary need in the state', async () => {
       const roomId = await alice.createRoom({ preset: 'public_chat' });
-      const carol = await client(t, 'carol');
-      await carol.join(roomId);
+      const others = await Promise.all(Array.from({ length: 6 }, (_, i) => client(t, `lazy${i}`)));
+      for (const o of others) await o.join(roomId);
       await bob.join(roomId);
       for (let i = 0; i < 3; i++) await alice.send(roomId, `lazy ${i}`);
-      const body = await sync(bob, {
-        filter: inline({
-          room: { rooms: [roomId], timeline: { limit: 2 }, state: { lazy_load_members: true } },
-        }),
+      const lazy = inline({
+        room: { rooms: [roomId], timeline: { limit: 2 }, state: { lazy_load_members: true } },
       });
-      const members = body.rooms.join[roomId].state.events
+      const body = await sync(bob, { filter: lazy });
+      const room = body.rooms.join[roomId];
+      const members = room.state.events
         .filter((e: Any) => e.type === 'm.room.member')
         .map((e: Any) => e.state_key)
         .sort();
-      expect(members).toEqual([alice.userId, bob.userId].sort());
+      // The sender, the user, and the heroes that name the room (the spec's MUST); nobody else.
+      const heroes: string[] = room.summary['m.heroes'];
+      expect(heroes.length).toBe(5);
+      expect(members).toEqual([...new Set([alice.userId, bob.userId, ...heroes])].sort());
+      expect(members.length).toBeLessThan(8);
+    });
+
+    it('lazy_load_members: a gap brings all its member events, a new sender its own', async () => {
+      const roomId = await alice.createRoom({ preset: 'public_chat' });
+      const [carol, dave, erin] = await Promise.all(['lzc', 'lzd', 'lze'].map((n) => client(t, n)));
+      for (const c of [bob, carol, erin]) await c.join(roomId);
+      const lazy = inline({
+        room: { rooms: [roomId], timeline: { limit: 2 }, state: { lazy_load_members: true } },
+      });
+      const memberKeys = (r: Any) =>
+        r.state.events.filter((e: Any) => e.type === 'm.room.member').map((e: Any) => e.state_key);
+
+      // Not limited: erin has sent nothing the client saw; her member event comes with her message.
+      await alice.send(roomId, 'before');
+      let since = (await sync(bob, { filter: lazy })).next_batch;
+      await erin.send(roomId, 'erin speaks');
+      const quiet = (await sync(bob, { filter: lazy, since })).rooms.join[roomId];
+      expect(quiet.timeline.limited).toBe(false);
+      expect(memberKeys(quiet)).toEqual([erin.userId]);
+
+      // Limited: dave's join is in the gap, not in the timeline, yet its member event comes.
+      since = (await sync(bob, { filter: lazy })).next_batch;
+      await dave.join(roomId);
+      for (let i = 0; i < 3; i++) await carol.send(roomId, `carol ${i}`);
+      const gap = (await sync(bob, { filter: lazy, since })).rooms.join[roomId];
+      expect(gap.timeline.limited).toBe(true);
+      expect(memberKeys(gap)).toEqual(expect.arrayContaining([dave.userId, carol.userId]));
     });
   });
 

@@ -71,6 +71,18 @@ export class RoomStateRepository {
     return rows.map(toStoredEvent);
   }
 
+  /** The member events of these users just after stream position `pos` (users with none are left out). */
+  async membersAt(roomId: string, pos: number, userIds: string[]): Promise<StoredEvent[]> {
+    if (userIds.length === 0) return [];
+    const rows = await this.sql.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM room_state rs JOIN room_events e ON e.event_id = rs.event_id
+       WHERE rs.type = 'm.room.member' AND rs.state_key = ANY($3::text[]) AND rs.room_id = $1
+         AND rs.from_pos <= $2 AND (rs.to_pos IS NULL OR rs.to_pos > $2)`,
+      [roomId, pos, userIds],
+    );
+    return rows.map(toStoredEvent);
+  }
+
   /** State entries that changed in (after, upTo] and are still valid at upTo: the delta between two points. */
   async changedBetween(roomId: string, after: number, upTo: number): Promise<StoredEvent[]> {
     const rows = await this.sql.query<EventRow>(

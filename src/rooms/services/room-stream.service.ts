@@ -57,6 +57,11 @@ export class RoomStreamService {
     return this.state.at(roomId, pos);
   }
 
+  /** The member events of these users just after stream position `pos` (for lazy-loading members). */
+  membersAt(roomId: string, pos: number, userIds: string[]): Promise<StoredEvent[]> {
+    return this.state.membersAt(roomId, pos, userIds);
+  }
+
   stateChanges(roomId: string, after: number, upTo: number): Promise<StoredEvent[]> {
     return this.state.changedBetween(roomId, after, upTo);
   }

@@ -306,21 +306,37 @@ export class SyncService {
           eventMatches(e, filter.room?.timeline),
         );
         const first = recent.events[0]?.stream_pos ?? upTo + 1;
+        const [summary, unread] = await Promise.all([
+          this.stream.summary(roomId, userId),
+          this.stream.unreadCount(roomId, userId, upTo),
+        ]);
+        const whole = isFresh || fullState;
         let state: StoredEvent[] = [];
         // full_state sends the whole state but keeps the timeline since the token.
-        if (isFresh || fullState) state = await this.stream.stateAt(roomId, first - 1);
+        if (whole) state = await this.stream.stateAt(roomId, first - 1);
         else if (recent.limited) state = await this.stream.stateChanges(roomId, since, first - 1);
-        state = filterState(state, timeline, userId, filter);
+        state = filterState(state, timeline, userId, filter, {
+          // The spec: with the room's summary go its heroes' member events (they name the room).
+          heroes: whole ? summary['m.heroes'] : [],
+          // ...and the member events of a gap go whether or not the client needs them.
+          gap: !whole && recent.limited,
+        });
+        if (filter.room?.state?.lazy_load_members && !whole) {
+          // The timeline's senders as they were at its start: the client may never have been sent
+          // them (possibly again: this server does not track what each client holds).
+          const have = new Set(
+            state.filter((e) => e.pdu.type === 'm.room.member').map((e) => e.pdu.state_key),
+          );
+          const senders = [...new Set(timeline.map((e) => e.pdu.sender))].filter((u) => !have.has(u));
+          const members = await this.stream.membersAt(roomId, first - 1, senders);
+          state.push(...members.filter((e) => eventMatches(e, filter.room?.state)));
+        }
 
         const ephemeral: Record<string, unknown>[] = [];
         if (typing)
           ephemeral.push({ type: 'm.typing', content: { user_ids: await this.stream.typingUsers(roomId) } });
         if (roomReceipts) ephemeral.push({ type: 'm.receipt', content: roomReceipts });
 
-        const [summary, unread] = await Promise.all([
-          this.stream.summary(roomId, userId),
-          this.stream.unreadCount(roomId, userId, upTo),
-        ]);
         response.rooms.join[roomId] = {
           summary,
           state: { events: await this.format(state, requester) },
@@ -375,21 +391,26 @@ function timelineLimit(filter: SyncFilter): number {
 
 /**
  * The state a room filter asks for. With lazy_load_members, member events only for the senders of
- * the timeline and the user themselves (clients fetch the others when they need them).
+ * the timeline, the room's heroes and the user themselves (clients fetch the others when they need
+ * them), except in a gap, whose member events all go.
  */
 function filterState(
   state: StoredEvent[],
   timeline: StoredEvent[],
   userId: string,
   filter: SyncFilter,
+  lazy: { heroes: string[]; gap: boolean } = { heroes: [], gap: false },
 ): StoredEvent[] {
   const stateFilter = filter.room?.state;
   if (!stateFilter) return state;
-  const needed = new Set([userId, ...timeline.map((e) => e.pdu.sender)]);
+  const needed = new Set([userId, ...lazy.heroes, ...timeline.map((e) => e.pdu.sender)]);
   return state.filter(
     (e) =>
       eventMatches(e, stateFilter) &&
-      (!stateFilter.lazy_load_members || e.pdu.type !== 'm.room.member' || needed.has(e.pdu.state_key!)),
+      (!stateFilter.lazy_load_members ||
+        lazy.gap ||
+        e.pdu.type !== 'm.room.member' ||
+        needed.has(e.pdu.state_key!)),
   );
 }
 
