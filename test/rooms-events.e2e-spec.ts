@@ -415,6 +415,58 @@ describe('messages', () => {
     expect(bodies(seen)).toEqual(['m11', 'm10', 'm9', 'm8', 'm7', 'm6', 'm5', 'm4', 'm3', 'm2', 'm1', 'm0']);
   });
 
+  it('answers /context with the events around one, tokens to page on from both sides, and the state', async () => {
+    const all = expectStatus(await bob.messages(roomId, { dir: 'f', limit: 100 }), 200).body.chunk as Event[];
+    const m5 = all.find((e) => e.content.body === 'm5')!;
+    const path = `/rooms/${encodeURIComponent(roomId)}/context/${encodeURIComponent(m5.event_id)}`;
+    const res = expectStatus(await bob.get(`${path}?limit=4`), 200);
+    expectMatchesSpec(res, 'event_context.yaml', 'get', '/rooms/{roomId}/context/{eventId}');
+    expect(res.body.event.event_id).toBe(m5.event_id);
+    expect(bodies(res.body.events_before)).toEqual(['m4', 'm3']);
+    expect(bodies(res.body.events_after)).toEqual(['m6', 'm7']);
+    expect(res.body.state.map((e: Event) => e.type)).toEqual(
+      expect.arrayContaining(['m.room.create', 'm.room.member']),
+    );
+    // Paging on from either end continues where the context stopped.
+    const older = expectStatus(await bob.messages(roomId, { dir: 'b', limit: 2, from: res.body.start }), 200);
+    expect(bodies(older.body.chunk)).toEqual(['m2', 'm1']);
+    const newer = expectStatus(await bob.messages(roomId, { dir: 'f', limit: 2, from: res.body.end }), 200);
+    expect(bodies(newer.body.chunk)).toEqual(['m8', 'm9']);
+
+    // The filter applies to the events around it and to the state, not to the event itself.
+    const onlyMessages = encodeURIComponent(JSON.stringify({ types: ['m.room.message'] }));
+    const filtered = expectStatus(await bob.get(`${path}?limit=2&filter=${onlyMessages}`), 200).body;
+    expect([bodies(filtered.events_before), bodies(filtered.events_after)]).toEqual([['m4'], ['m6']]);
+    expect(filtered.state).toEqual([]);
+    // Lazy loading: member state only for the senders shown.
+    const lazyFilter = encodeURIComponent(JSON.stringify({ lazy_load_members: true }));
+    const lazy = expectStatus(await bob.get(`${path}?limit=2&filter=${lazyFilter}`), 200).body;
+    const senders = new Set(
+      [lazy.event, ...lazy.events_before, ...lazy.events_after].map((e: Event) => e.sender),
+    );
+    const members = lazy.state
+      .filter((e: Event) => e.type === 'm.room.member')
+      .map((e: Event) => e.state_key);
+    expect(new Set(members)).toEqual(senders);
+    // limit=0: the event alone.
+    const alone = expectStatus(await bob.get(`${path}?limit=0`), 200).body;
+    expect([alone.event.event_id, alone.events_before, alone.events_after]).toEqual([m5.event_id, [], []]);
+
+    // Refusals.
+    const other = await alice.createRoom({ preset: 'private_chat' });
+    const hidden = await alice.send(other, 'private');
+    const errors = [
+      [await bob.get(`/rooms/${encodeURIComponent(roomId)}/context/${encodeURIComponent('$unknown')}`), 404],
+      [await bob.get(`/rooms/${encodeURIComponent(roomId)}/context/${encodeURIComponent(hidden)}`), 404],
+      [await bob.get(`/rooms/${encodeURIComponent(other)}/context/${encodeURIComponent(hidden)}`), 404],
+      [await bob.get(`${path}?limit=-1`), 400],
+      [await bob.get(`${path}?filter=notjson`), 400],
+    ] as const;
+    expect(errors.map(([r, status]) => [r.status, typeof r.body.errcode, status])).toEqual(
+      errors.map(([, status]) => [status, 'string', status]),
+    );
+  });
+
   it('pages forwards from the start', async () => {
     const first = expectStatus(await bob.messages(roomId, { dir: 'f', limit: 3 }), 200);
     expect(first.body.chunk.map((e: Event) => e.type)).toEqual([

@@ -3,7 +3,7 @@ import { M } from '../../common/errors/matrix-error.js';
 import { CLIENT_PREFIXES } from '../../common/http/prefixes.js';
 import { Authenticated, Caller } from '../../accounts/auth/authenticated.decorator.js';
 import type { Requester } from '../../accounts/auth/requester.js';
-import { MembersQuery, MessagesQuery } from '../dto/room-misc.dto.js';
+import { ContextQuery, MembersQuery, MessagesQuery } from '../dto/room-misc.dto.js';
 import { ReasonDto } from '../dto/membership.dto.js';
 import { roomEventFilterProblem, type RoomEventFilter } from '../events/event-filter.js';
 import { RoomEventsService } from '../services/room-events.service.js';
@@ -87,6 +87,20 @@ export class RoomEventsController {
   @Get('rooms/:roomId/event/:eventId')
   event(@Caller() caller: Requester, @Param('roomId') roomId: string, @Param('eventId') eventId: string) {
     return this.events.getEvent(caller, roomId, eventId);
+  }
+
+  /** GET /_matrix/client/v3/rooms/{roomId}/context/{eventId} */
+  @Get('rooms/:roomId/context/:eventId')
+  context(
+    @Caller() caller: Requester,
+    @Param('roomId') roomId: string,
+    @Param('eventId') eventId: string,
+    @Query() query: ContextQuery,
+  ) {
+    return this.events.context(caller, roomId, eventId, {
+      limit: query.limit ?? 10,
+      filter: parseFilter(query.filter),
+    });
   }
 
   /** GET /_matrix/client/v3/rooms/{roomId}/members */

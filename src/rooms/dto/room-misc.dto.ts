@@ -37,6 +37,19 @@ export class MessagesQuery {
   filter?: string;
 }
 
+export class ContextQuery {
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(100000)
+  limit?: number;
+
+  @IsOptional()
+  @IsString()
+  filter?: string;
+}
+
 export class MembersQuery {
   @IsOptional()
   @IsString()

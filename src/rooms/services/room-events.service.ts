@@ -184,6 +184,32 @@ export class RoomEventsService {
     roomId: string,
     params: { from?: string; to?: string; dir: 'b' | 'f'; limit: number; filter?: RoomEventFilter },
   ): Promise<{ start: string; end?: string; chunk: ClientEvent[]; state?: ClientEvent[] }> {
+    const page = await this.pageOf(requester, roomId, params);
+    const response: { start: string; end?: string; chunk: ClientEvent[]; state?: ClientEvent[] } = {
+      start: page.start,
+      chunk: await this.format(page.events, requester),
+    };
+    if (page.end !== undefined) response.end = page.end;
+    if (params.filter?.lazy_load_members && page.events.length > 0) {
+      const senders = [...new Set(page.events.map((e) => e.pdu.sender))];
+      const members = await this.state.current(
+        roomId,
+        senders.map((s) => ['m.room.member', s] as [string, string]),
+      );
+      response.state = await this.format(members, requester);
+    }
+    return response;
+  }
+
+  /**
+   * One page of the room's history as the requester may read it, from a token in a direction; `end`
+   * is where the next page starts, absent at the end of the history.
+   */
+  private async pageOf(
+    requester: Requester,
+    roomId: string,
+    params: { from?: string; to?: string; dir: 'b' | 'f'; limit: number; filter?: RoomEventFilter },
+  ): Promise<{ start: string; end?: string; events: StoredEvent[] }> {
     await this.requireRoom(roomId);
     const readable = await this.visibility.readableUpTo(requester.userId, roomId);
     if (readable === null) throw M.forbidden('You are not allowed to read this room');
@@ -216,20 +242,70 @@ export class RoomEventsService {
       }
       atEnd = page.length < limit && consumed === page.length;
     }
-    const response: { start: string; end?: string; chunk: ClientEvent[]; state?: ClientEvent[] } = {
-      start: formatToken(from),
-      chunk: await this.format(chunk, requester),
-    };
-    if (!atEnd) response.end = formatToken(cursor);
-    if (params.filter?.lazy_load_members && chunk.length > 0) {
-      const senders = [...new Set(chunk.map((e) => e.pdu.sender))];
-      const members = await this.state.current(
-        roomId,
-        senders.map((s) => ['m.room.member', s] as [string, string]),
-      );
-      response.state = await this.format(members, requester);
+    return { start: formatToken(from), ...(atEnd ? {} : { end: formatToken(cursor) }), events: chunk };
+  }
+
+  /**
+   * GET /rooms/{roomId}/context/{eventId}: the event, up to `limit` events around it (half before,
+   * half after, as Synapse splits them), tokens to paginate on from either side, and the state at
+   * the last event returned. The filter applies to the surrounding events and the state, not to
+   * the event itself; with lazy_load_members the state holds only the senders' member events.
+   */
+  async context(
+    requester: Requester,
+    roomId: string,
+    eventId: string,
+    params: { limit: number; filter?: RoomEventFilter },
+  ): Promise<{
+    event: ClientEvent;
+    events_before: ClientEvent[];
+    events_after: ClientEvent[];
+    start: string;
+    end: string;
+    state: ClientEvent[];
+  }> {
+    await this.requireRoom(roomId);
+    const stored = await this.events.find(eventId);
+    if (!stored || stored.pdu.room_id !== roomId) throw M.notFound('Event not found');
+    const [visible] = await this.visibility.filter(requester.userId, roomId, [stored]);
+    if (!visible) throw M.notFound('Event not found');
+    const pos = stored.stream_pos;
+    const limit = Math.min(params.limit, MAX_MESSAGES_LIMIT);
+    const beforeLimit = Math.floor(limit / 2);
+    const afterLimit = limit - beforeLimit;
+    // The filter's own limit is for /messages: here the query's limit is split.
+    const filter = params.filter ? { ...params.filter, limit: undefined } : undefined;
+    const [before, after] = await Promise.all([
+      beforeLimit > 0
+        ? this.pageOf(requester, roomId, { from: formatToken(pos - 1), dir: 'b', limit: beforeLimit, filter })
+        : undefined,
+      afterLimit > 0
+        ? this.pageOf(requester, roomId, { from: formatToken(pos), dir: 'f', limit: afterLimit, filter })
+        : undefined,
+    ]);
+    const eventsBefore = before?.events ?? [];
+    const eventsAfter = after?.events ?? [];
+    const last = eventsAfter.at(-1)?.stream_pos ?? pos;
+    let state = (await this.state.at(roomId, last)).filter((e) => eventMatches(e, filter));
+    if (filter?.lazy_load_members) {
+      const senders = new Set([...eventsBefore, stored, ...eventsAfter].map((e) => e.pdu.sender));
+      state = state.filter((e) => e.pdu.type !== 'm.room.member' || senders.has(e.pdu.state_key!));
     }
-    return response;
+    const [event, formattedBefore, formattedAfter, formattedState] = await Promise.all([
+      this.format([visible], requester),
+      this.format(eventsBefore, requester),
+      this.format(eventsAfter, requester),
+      this.format(state, requester),
+    ]);
+    return {
+      event: event[0],
+      events_before: formattedBefore,
+      events_after: formattedAfter,
+      // Where paginating on would continue: before the earliest event shown, after the last.
+      start: before?.end ?? formatToken(before ? 0 : pos - 1),
+      end: after?.end ?? formatToken(last),
+      state: formattedState,
+    };
   }
 
   /** Formats for a client, with redaction reasons. */
