@@ -409,6 +409,12 @@ describe('rooms and sync: bad input', () => {
       'M_BAD_JSON',
       'thread',
     );
+    expectError(
+      await alice.post(`/rooms/${roomId}/receipt/m.read/${eventId}`, { thread_id: '' }),
+      400,
+      'M_INVALID_PARAM',
+      'empty thread',
+    );
     for (const body of [
       { initial_state: [{ type: 'x', content: 'x' }] },
       { initial_state: [{ type: 'x', state_key: 5, content: {} }] },

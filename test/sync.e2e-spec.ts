@@ -497,6 +497,15 @@ describe('/sync', () => {
       expect(stopped.rooms.join[roomId].ephemeral.events).toEqual([
         { type: 'm.typing', content: { user_ids: [] } },
       ]);
+      // An ephemeral filter that leaves typing out.
+      expectStatus(await alice.put(`/rooms/${roomId}/typing/${alice.userId}`, { typing: true }), 200);
+      const unfiltered = await sync(bob, { since: stopped.next_batch });
+      expect(unfiltered.rooms.join[roomId].ephemeral.events.map((e: Any) => e.type)).toEqual(['m.typing']);
+      for (const ephemeral of [{ not_types: ['m.typ*'] }, { types: ['m.receipt'] }]) {
+        const quiet = await sync(bob, { since: stopped.next_batch, filter: inline({ room: { ephemeral } }) });
+        expect(quiet.rooms.join[roomId]?.ephemeral.events ?? []).toEqual([]);
+      }
+      expectStatus(await alice.put(`/rooms/${roomId}/typing/${alice.userId}`, { typing: false }), 200);
 
       expectRefused(
         await alice.put(`/rooms/${roomId}/typing/${bob.userId}`, { typing: true }),

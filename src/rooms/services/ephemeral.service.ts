@@ -51,6 +51,8 @@ export class EphemeralService {
       throw M.invalidParam(`Unknown receipt type ${type}`);
     await this.requireJoined(requester.userId, roomId);
     if (threadId?.includes('\u0000')) throw M.badJson('thread_id must not contain NUL characters');
+    // The spec: an empty thread ID is invalid (an unthreaded receipt leaves it out).
+    if (threadId === '') throw M.invalidParam('thread_id must not be empty');
     const at = await this.events.positionOf(eventId);
     if (!at || at.room_id !== roomId) throw M.notFound('Event not found');
     if (type === 'm.fully_read') {

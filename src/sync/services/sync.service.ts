@@ -332,10 +332,14 @@ export class SyncService {
           state.push(...members.filter((e) => eventMatches(e, filter.room?.state)));
         }
 
+        const ephemeralFilter = filter.room?.ephemeral;
+        const wanted = (type: string) =>
+          (!ephemeralFilter?.types || ephemeralFilter.types.some((p) => matchesType(type, p))) &&
+          !ephemeralFilter?.not_types?.some((p) => matchesType(type, p));
         const ephemeral: Record<string, unknown>[] = [];
-        if (typing)
+        if (typing && wanted('m.typing'))
           ephemeral.push({ type: 'm.typing', content: { user_ids: await this.stream.typingUsers(roomId) } });
-        if (roomReceipts) ephemeral.push({ type: 'm.receipt', content: roomReceipts });
+        if (roomReceipts && wanted('m.receipt')) ephemeral.push({ type: 'm.receipt', content: roomReceipts });
 
         response.rooms.join[roomId] = {
           summary,
