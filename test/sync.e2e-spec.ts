@@ -569,6 +569,33 @@ describe('/sync', () => {
       expect(receipt.content[second]['m.read'][bob.userId].ts).toEqual(expect.any(Number));
       expect((await sync(bob)).rooms.join[roomId].unread_notifications.notification_count).toBe(0);
 
+      // Counted as the default push rules count: notices not at all; mentions as highlights.
+      const localpart = bob.userId.slice(1, bob.userId.indexOf(':'));
+      await alice.send(roomId, 'plain chatter');
+      expectStatus(
+        await alice.sendRaw(roomId, { msgtype: 'm.notice', body: `notice for ${localpart}` }),
+        200,
+      );
+      expectStatus(
+        await alice.sendRaw(roomId, {
+          msgtype: 'm.text',
+          body: 'look',
+          'm.mentions': { user_ids: [bob.userId] },
+        }),
+        200,
+      );
+      await alice.send(roomId, `hey ${localpart.toUpperCase()}, legacy mention`);
+      expectStatus(
+        await alice.sendRaw(roomId, { msgtype: 'm.text', body: `${localpart} but`, 'm.mentions': {} }),
+        200,
+      );
+      expect((await sync(bob)).rooms.join[roomId].unread_notifications).toEqual({
+        notification_count: 4,
+        highlight_count: 2,
+      });
+      const last = await alice.send(roomId, 'caught up');
+      expectStatus(await bob.post(`/rooms/${roomId}/receipt/m.read/${encodeURIComponent(last)}`, {}), 200);
+
       const { next_batch: since } = await sync(alice);
       expectStatus(
         await bob.post(`/rooms/${roomId}/receipt/m.read.private/${encodeURIComponent(first)}`, {}),

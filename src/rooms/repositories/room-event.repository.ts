@@ -147,6 +147,9 @@ SELECT base FROM head`;
 /** PostgreSQL text cannot hold NUL: an ID with one is not stored, and querying it would fail. */
 const storable = (id: string): boolean => !id.includes('\u0000');
 
+/** Highlights counted in one room's unread messages at most (a badge says "many" long before). */
+const MAX_MENTION_CANDIDATES = 1000;
+
 @Injectable()
 export class RoomEventRepository {
   constructor(private readonly sql: SqlService) {}
@@ -352,14 +355,41 @@ export class RoomEventRepository {
   }
 
   /** Count of messages from others after a position (unread notifications). */
+  /**
+   * Messages and encrypted events from others in (after, upTo], not redacted, except notices
+   * (the default rule .m.rule.suppress_notices; canonical JSON writes the msgtype exactly so).
+   */
   async countMessagesAfter(roomId: string, after: number, upTo: number, userId: string): Promise<number> {
     const row = await this.sql.one<{ n: string }>(
       `SELECT count(*) AS n FROM room_events
        WHERE room_id = $1 AND stream_pos > $2 AND stream_pos <= $3 AND sender <> $4
-         AND type IN ('m.room.message', 'm.room.encrypted') AND redacted_by IS NULL`,
+         AND type IN ('m.room.message', 'm.room.encrypted') AND redacted_by IS NULL
+         AND strpos(pdu, '"msgtype":"m.notice"') = 0`,
       [roomId, after, upTo, userId],
     );
     return Number(row!.n);
+  }
+
+  /**
+   * The PDUs of the messages from others in (after, upTo] whose text holds any of `needles`
+   * (case-insensitively): the few candidates for a mention, for the caller to check exactly.
+   */
+  async messagesMentioning(
+    roomId: string,
+    after: number,
+    upTo: number,
+    userId: string,
+    needles: string[],
+  ): Promise<Pdu[]> {
+    const rows = await this.sql.query<{ pdu: string }>(
+      `SELECT pdu FROM room_events
+       WHERE room_id = $1 AND stream_pos > $2 AND stream_pos <= $3 AND sender <> $4
+         AND type = 'm.room.message' AND redacted_by IS NULL
+         AND EXISTS (SELECT 1 FROM unnest($5::text[]) AS n WHERE strpos(lower(pdu), lower(n)) > 0)
+       ORDER BY stream_pos DESC LIMIT ${MAX_MENTION_CANDIDATES}`,
+      [roomId, after, upTo, userId, needles],
+    );
+    return rows.map((r) => JSON.parse(r.pdu) as Pdu);
   }
 
   async positionOf(eventId: string): Promise<{ room_id: string; stream_pos: number } | null> {

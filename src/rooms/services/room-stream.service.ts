@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { toStrippedState } from '../events/client-event.js';
+import { highlights } from '../events/mentions.js';
 import type { StoredEvent } from '../events/pdu.js';
 import { EphemeralRepository, type ReceiptRow } from '../repositories/ephemeral.repository.js';
 import { MembershipRepository, type MembershipRow } from '../repositories/membership.repository.js';
@@ -106,9 +107,33 @@ export class RoomStreamService {
     };
   }
 
-  async unreadCount(roomId: string, userId: string, upTo: number): Promise<number> {
-    const read = await this.ephemeral.readPosition(roomId, userId);
-    return this.events.countMessagesAfter(roomId, read, upTo, userId);
+  /**
+   * The room's unread counts for /sync, from the user's read receipt: notifications and highlights
+   * as the default push rules count them (see highlights()).
+   */
+  async unreadCounts(
+    roomId: string,
+    userId: string,
+    upTo: number,
+  ): Promise<{ notification_count: number; highlight_count: number }> {
+    const [read, me] = await Promise.all([
+      this.ephemeral.readPosition(roomId, userId),
+      this.memberships.get(roomId, userId),
+    ]);
+    const displayName = me?.display_name ?? null;
+    const localpart = userId.slice(1, userId.indexOf(':'));
+    const [notifications, candidates] = await Promise.all([
+      this.events.countMessagesAfter(roomId, read, upTo, userId),
+      this.events.messagesMentioning(
+        roomId,
+        read,
+        upTo,
+        userId,
+        displayName ? [localpart, displayName] : [localpart],
+      ),
+    ]);
+    const highlighted = candidates.filter((pdu) => highlights(pdu.content, userId, displayName)).length;
+    return { notification_count: notifications, highlight_count: highlighted };
   }
 
   receiptsSince(roomIds: string[], after: number, upTo: number): Promise<ReceiptRow[]> {

@@ -308,7 +308,7 @@ export class SyncService {
         const first = recent.events[0]?.stream_pos ?? upTo + 1;
         const [summary, unread] = await Promise.all([
           this.stream.summary(roomId, userId),
-          this.stream.unreadCount(roomId, userId, upTo),
+          this.stream.unreadCounts(roomId, userId, upTo),
         ]);
         const whole = isFresh || fullState;
         let state: StoredEvent[] = [];
@@ -351,7 +351,7 @@ export class SyncService {
           },
           ephemeral: { events: ephemeral },
           account_data: { events: accountData },
-          unread_notifications: { highlight_count: 0, notification_count: unread },
+          unread_notifications: unread,
         };
       }),
     );
