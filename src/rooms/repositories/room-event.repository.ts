@@ -147,8 +147,11 @@ SELECT base FROM head`;
 /** PostgreSQL text cannot hold NUL: an ID with one is not stored, and querying it would fail. */
 const storable = (id: string): boolean => !id.includes('\u0000');
 
-/** Highlights counted in one room's unread messages at most (a badge says "many" long before). */
-const MAX_MENTION_CANDIDATES = 1000;
+/**
+ * Unread messages looked at for notices and highlights, the latest first: a badge says "many" long
+ * before, and counting them all cost every sync of a busy room ~5 ms.
+ */
+const MENTION_WINDOW = 200;
 
 @Injectable()
 export class RoomEventRepository {
@@ -355,41 +358,44 @@ export class RoomEventRepository {
   }
 
   /** Count of messages from others after a position (unread notifications). */
-  /**
-   * Messages and encrypted events from others in (after, upTo], not redacted, except notices
-   * (the default rule .m.rule.suppress_notices; canonical JSON writes the msgtype exactly so).
-   */
+  /** Messages and encrypted events from others in (after, upTo], not redacted: unread, notifying or not. */
   async countMessagesAfter(roomId: string, after: number, upTo: number, userId: string): Promise<number> {
     const row = await this.sql.one<{ n: string }>(
       `SELECT count(*) AS n FROM room_events
        WHERE room_id = $1 AND stream_pos > $2 AND stream_pos <= $3 AND sender <> $4
-         AND type IN ('m.room.message', 'm.room.encrypted') AND redacted_by IS NULL
-         AND strpos(pdu, '"msgtype":"m.notice"') = 0`,
+         AND type IN ('m.room.message', 'm.room.encrypted') AND redacted_by IS NULL`,
       [roomId, after, upTo, userId],
     );
     return Number(row!.n);
   }
 
   /**
-   * The PDUs of the messages from others in (after, upTo] whose text holds any of `needles`
-   * (case-insensitively): the few candidates for a mention, for the caller to check exactly.
+   * Among the latest MENTION_WINDOW unread messages from others in (after, upTo]: how many are
+   * notices (canonical JSON writes their msgtype exactly so), and the PDUs of those whose text
+   * holds any of `needles` (case-insensitively), the candidates for a mention for the caller to
+   * check exactly. The window keeps a sync's cost the same however far behind the read receipt is.
    */
-  async messagesMentioning(
+  async recentUnreadMessages(
     roomId: string,
     after: number,
     upTo: number,
     userId: string,
     needles: string[],
-  ): Promise<Pdu[]> {
-    const rows = await this.sql.query<{ pdu: string }>(
-      `SELECT pdu FROM room_events
-       WHERE room_id = $1 AND stream_pos > $2 AND stream_pos <= $3 AND sender <> $4
-         AND type = 'm.room.message' AND redacted_by IS NULL
-         AND EXISTS (SELECT 1 FROM unnest($5::text[]) AS n WHERE strpos(lower(pdu), lower(n)) > 0)
-       ORDER BY stream_pos DESC LIMIT ${MAX_MENTION_CANDIDATES}`,
+  ): Promise<{ notices: number; mentioning: Pdu[] }> {
+    const rows = await this.sql.query<{ pdu: string; notice: boolean }>(
+      `SELECT pdu, notice FROM (
+         SELECT pdu, strpos(pdu, '"msgtype":"m.notice"') > 0 AS notice FROM room_events
+         WHERE room_id = $1 AND stream_pos > $2 AND stream_pos <= $3 AND sender <> $4
+           AND type = 'm.room.message' AND redacted_by IS NULL
+         ORDER BY stream_pos DESC LIMIT ${MENTION_WINDOW}
+       ) recent
+       WHERE notice OR EXISTS (SELECT 1 FROM unnest($5::text[]) AS n WHERE strpos(lower(pdu), lower(n)) > 0)`,
       [roomId, after, upTo, userId, needles],
     );
-    return rows.map((r) => JSON.parse(r.pdu) as Pdu);
+    return {
+      notices: rows.filter((r) => r.notice).length,
+      mentioning: rows.filter((r) => !r.notice).map((r) => JSON.parse(r.pdu) as Pdu),
+    };
   }
 
   async positionOf(eventId: string): Promise<{ room_id: string; stream_pos: number } | null> {

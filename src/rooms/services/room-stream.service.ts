@@ -109,7 +109,8 @@ export class RoomStreamService {
 
   /**
    * The room's unread counts for /sync, from the user's read receipt: notifications and highlights
-   * as the default push rules count them (see highlights()).
+   * as the default push rules count them (see highlights()), notices and highlights among the latest
+   * unread messages only (RoomEventRepository.recentUnreadMessages).
    */
   async unreadCounts(
     roomId: string,
@@ -122,9 +123,9 @@ export class RoomStreamService {
     ]);
     const displayName = me?.display_name ?? null;
     const localpart = userId.slice(1, userId.indexOf(':'));
-    const [notifications, candidates] = await Promise.all([
+    const [unread, recent] = await Promise.all([
       this.events.countMessagesAfter(roomId, read, upTo, userId),
-      this.events.messagesMentioning(
+      this.events.recentUnreadMessages(
         roomId,
         read,
         upTo,
@@ -132,8 +133,9 @@ export class RoomStreamService {
         displayName ? [localpart, displayName] : [localpart],
       ),
     ]);
-    const highlighted = candidates.filter((pdu) => highlights(pdu.content, userId, displayName)).length;
-    return { notification_count: notifications, highlight_count: highlighted };
+    const highlighted = recent.mentioning.filter((pdu) => highlights(pdu.content, userId, displayName));
+    // Notices do not notify (.m.rule.suppress_notices): those among the latest unread are not counted.
+    return { notification_count: unread - recent.notices, highlight_count: highlighted.length };
   }
 
   receiptsSince(roomIds: string[], after: number, upTo: number): Promise<ReceiptRow[]> {
