@@ -390,5 +390,20 @@ describe('membership', () => {
       );
       expect(inRooms).toEqual(kept.map(() => profile));
     });
+
+    it('renames more users at once than the database pool has connections', async () => {
+      // Each rename holds a lock while it writes: the locks must not take the connections the
+      // writes need (the main pool has 20).
+      const rooms = await Promise.all([1, 2, 3].map(() => alice.createRoom({ preset: 'public_chat' })));
+      const roomId = rooms[0];
+      const users = await Promise.all(Array.from({ length: 40 }, (_, i) => client(t, `many${i}`)));
+      for (const u of users) for (const r of rooms) await u.join(r);
+      const answers = await Promise.all(
+        users.map((u, i) => u.put(`/profile/${u.userId}/displayname`, { displayname: `Many ${i}` })),
+      );
+      expect(answers.map((r) => r.status)).toEqual(users.map(() => 200));
+      const joined = (await alice.get(`/rooms/${roomId}/joined_members`)).body.joined;
+      expect(users.map((u) => joined[u.userId].display_name)).toEqual(users.map((_, i) => `Many ${i}`));
+    }, 30_000);
   });
 });

@@ -67,6 +67,9 @@ export class CommitOutcomeUnknownError extends Error {
   }
 }
 
+/** Connections for advisory-lock holders (see withAdvisoryLock), per process. */
+const LOCK_CONNECTIONS = 8;
+
 /**
  * SQL access for repositories: the pg pool behind TypeORM's DataSource, without the ORM layer,
  * so repositories hold plain SQL and transactions are explicit.
@@ -84,6 +87,7 @@ export class SqlService extends ClientQueryable implements OnApplicationShutdown
    * it: it can never have moved past a row that was then lost.
    */
   readonly derived: Queryable;
+  private readonly lockPool: Pool;
 
   constructor(@InjectDataSource() dataSource: DataSource) {
     const pool = (dataSource.driver as unknown as { master: Pool }).master;
@@ -99,22 +103,40 @@ export class SqlService extends ClientQueryable implements OnApplicationShutdown
     // An idle connection that breaks is replaced on the next query; unhandled, it would end the process.
     this.derivedPool.on('error', (err) => this.logger.warn(`Derived-data connection lost: ${err.message}`));
     this.derived = new ClientQueryable(this.derivedPool);
+    this.lockPool = new pg.Pool({
+      ...(pool as unknown as { options: pg.PoolConfig }).options,
+      max: LOCK_CONNECTIONS,
+      application_name: 'lattice-locks',
+    });
+    this.lockPool.on('error', (err) => this.logger.warn(`Lock connection lost: ${err.message}`));
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.derivedPool.end();
+    await Promise.all([this.derivedPool.end(), this.lockPool.end()]);
   }
 
   /**
    * Runs fn while holding a PostgreSQL advisory lock on `key`, so that every process of the
-   * deployment takes turns. The lock belongs to a transaction on its own connection: it is released
-   * when fn ends, and also when the process dies. fn does its own writes on other connections.
+   * deployment takes turns. The lock belongs to a transaction on a connection of its own pool: it is
+   * released when fn ends, and also when the process dies. fn does its writes on the main pool,
+   * which lock holders therefore never exhaust (as many holders as the main pool has connections,
+   * each waiting for one more, would wait forever).
    */
   async withAdvisoryLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    return this.transaction(async (tx) => {
-      await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [key]);
-      return fn();
-    });
+    const client = await this.lockPool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      await client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [key]);
+      const result = await fn();
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch((rollbackErr: Error) => (broken = rollbackErr));
+      throw err;
+    } finally {
+      client.release(broken);
+    }
   }
 
   /**
