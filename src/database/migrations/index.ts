@@ -5,6 +5,7 @@ import { KeysAndFederation1764300000000 } from './1764300000000-keys-and-federat
 import { Search1764400000000 } from './1764400000000-search.js';
 import { Notices1764500000000 } from './1764500000000-notices.js';
 import { TypingExpiry1764600000000 } from './1764600000000-typing-expiry.js';
+import { ToDevice1764700000000 } from './1764700000000-to-device.js';
 
 /** Every migration, in order. Explicit (no globs) so the compiled and test builds agree. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   Search1764400000000,
   Notices1764500000000,
   TypingExpiry1764600000000,
+  ToDevice1764700000000,
 ];

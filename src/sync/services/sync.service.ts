@@ -4,6 +4,7 @@ import { StreamNotifier } from '../../database/stream-notifier.service.js';
 import type { Requester } from '../../accounts/auth/requester.js';
 import { AccountDataService } from '../../accounts/services/account-data.service.js';
 import { KeysService } from '../../accounts/keys/keys.service.js';
+import { ToDeviceService, type ToDeviceEvent } from '../../accounts/services/to-device.service.js';
 import { eventMatches, matchesType, roomMatches } from '../../rooms/events/event-filter.js';
 import type { ClientEvent, StoredEvent } from '../../rooms/events/pdu.js';
 import { formatToken, parseToken } from '../../rooms/events/stream-token.js';
@@ -43,7 +44,7 @@ export interface SyncResponse {
   next_batch: string;
   account_data: Events<Record<string, unknown>>;
   presence: Events<never>;
-  to_device: Events<never>;
+  to_device: Events<ToDeviceEvent>;
   device_lists: { changed: string[]; left: string[] };
   device_one_time_keys_count: Record<string, number>;
   device_unused_fallback_key_types: string[];
@@ -74,6 +75,7 @@ export class SyncService {
     private readonly notifier: StreamNotifier,
     private readonly keys: KeysService,
     private readonly deviceListTracking: DeviceListTrackingService,
+    private readonly toDevice: ToDeviceService,
   ) {}
 
   async sync(requester: Requester, params: SyncParams): Promise<SyncResponse> {
@@ -159,6 +161,12 @@ export class SyncService {
       rooms: { join: {}, invite: {}, leave: {}, knock: {} },
     };
     await this.deviceLists(requester, initial, since, upTo, response);
+    response.to_device.events = await this.toDevice.forSync(
+      userId,
+      requester.deviceId,
+      initial ? undefined : since,
+      upTo,
+    );
 
     const accountData = await this.accountData.listSince(requester.localpart, since, upTo);
     const globalTypes = filter.account_data;
@@ -438,6 +446,7 @@ function groupReceipts(
 function isEmpty(r: SyncResponse): boolean {
   return (
     r.account_data.events.length === 0 &&
+    r.to_device.events.length === 0 &&
     Object.keys(r.rooms.join).length === 0 &&
     Object.keys(r.rooms.invite).length === 0 &&
     Object.keys(r.rooms.leave).length === 0 &&
