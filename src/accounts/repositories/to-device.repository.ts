@@ -60,20 +60,18 @@ export class ToDeviceRepository {
     );
   }
 
-  /** Forgets the device's messages at or below `upTo`: its client has them. */
-  async acknowledge(userId: string, deviceId: string, upTo: number): Promise<void> {
-    await this.sql.exec(
-      `DELETE FROM to_device_messages WHERE user_id = $1 AND device_id = $2 AND stream_pos <= $3`,
-      [userId, deviceId, upTo],
-    );
-  }
-
-  /** The device's messages at or below `upTo`, oldest first. */
-  pending(userId: string, deviceId: string, upTo: number): Promise<ToDeviceRow[]> {
+  /**
+   * The device's messages in (acknowledged, upTo], oldest first; those at or below `acknowledged`
+   * (its client has them) are deleted in the same round trip.
+   */
+  takePending(userId: string, deviceId: string, acknowledged: number, upTo: number): Promise<ToDeviceRow[]> {
     return this.sql.query<ToDeviceRow>(
-      `SELECT stream_pos, sender, type, content FROM to_device_messages
-       WHERE user_id = $1 AND device_id = $2 AND stream_pos <= $3 ORDER BY stream_pos`,
-      [userId, deviceId, upTo],
+      `WITH acked AS (
+         DELETE FROM to_device_messages WHERE user_id = $1 AND device_id = $2 AND stream_pos <= $3
+       )
+       SELECT stream_pos, sender, type, content FROM to_device_messages
+       WHERE user_id = $1 AND device_id = $2 AND stream_pos > $3 AND stream_pos <= $4 ORDER BY stream_pos`,
+      [userId, deviceId, acknowledged, upTo],
     );
   }
 }

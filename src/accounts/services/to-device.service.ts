@@ -95,8 +95,7 @@ export class ToDeviceService {
     since: number | undefined,
     upTo: number,
   ): Promise<ToDeviceEvent[]> {
-    if (since !== undefined && since > 0) await this.messages.acknowledge(userId, deviceId, since);
-    return (await this.messages.pending(userId, deviceId, upTo)).map((r) => ({
+    return (await this.messages.takePending(userId, deviceId, since ?? 0, upTo)).map((r) => ({
       sender: r.sender,
       type: r.type,
       content: JSON.parse(r.content) as Record<string, unknown>,
