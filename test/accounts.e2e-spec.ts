@@ -539,6 +539,9 @@ describe('accounts: registration, sign-in and sessions', () => {
       expect(badName.status).toBe(400);
       expect(badName.body.errcode).toBe('M_BAD_JSON');
 
+      const noName = await t.http.put(`${V3}/profile/@quentin:test/displayname`).set(auth(user)).send({});
+      expect([noName.status, noName.body.errcode]).toEqual([400, 'M_MISSING_PARAM']);
+
       const noToken = await t.http.put(`${V3}/profile/@quentin:test/displayname`).send({ displayname: 'x' });
       expect(noToken.status).toBe(401);
 

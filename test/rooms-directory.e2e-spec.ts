@@ -28,6 +28,31 @@ describe('room aliases', () => {
     await t.close();
   });
 
+  it('checks a canonical alias as the spec asks: well-formed, and ours pointing to the room', async () => {
+    const room = encodeURIComponent(roomId);
+    const put = (content: object) => alice.put(`/rooms/${room}/state/m.room.canonical_alias/`, content);
+    expectStatus(await alice.put(`/directory/room/${enc('#canon:test')}`, { room_id: roomId }), 200);
+    const other = await alice.createRoom({ room_alias_name: 'elsewhere' });
+    expect(other).toBeDefined();
+    const refused: [object, string][] = [
+      [{ alias: 'notalias' }, 'M_INVALID_PARAM'],
+      [{ alias: 5 }, 'M_INVALID_PARAM'],
+      [{ alt_aliases: 'x' }, 'M_INVALID_PARAM'],
+      [{ alias: '#nosuch:test' }, 'M_BAD_ALIAS'],
+      [{ alias: '#canon:test', alt_aliases: ['#elsewhere:test'] }, 'M_BAD_ALIAS'],
+    ];
+    for (const [content, errcode] of refused) {
+      const res = await put(content);
+      expect([JSON.stringify(content), res.status, res.body.errcode]).toEqual([
+        JSON.stringify(content),
+        400,
+        errcode,
+      ]);
+    }
+    expectStatus(await put({ alias: '#canon:test', alt_aliases: ['#far:remote.example'] }), 200);
+    expectStatus(await put({}), 200);
+  });
+
   it('creates, resolves (without a token too) and deletes an alias', async () => {
     const put = await bob.put(`/directory/room/${enc('#bobs:test')}`, { room_id: roomId });
     expectMatchesSpec(expectStatus(put, 200), 'directory.yaml', 'put', ALIAS);

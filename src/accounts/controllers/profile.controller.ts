@@ -33,6 +33,8 @@ export class ProfileController {
     @Body() body: DisplayNameDto,
   ) {
     if (userId !== caller.userId) throw M.forbidden("Cannot set another user's display name");
+    // The spec requires the key; clearing the name is `null` or "".
+    if (body.displayname === undefined) throw M.missingParam('displayname is required');
     await this.profiles.setDisplayName(caller.localpart, body.displayname || null);
     return {};
   }

@@ -27,7 +27,8 @@ export type Errcode =
   | 'M_CANNOT_LEAVE_SERVER_NOTICE_ROOM'
   | 'M_UNAUTHORIZED'
   | 'M_INCOMPATIBLE_ROOM_VERSION'
-  | 'M_BAD_STATE';
+  | 'M_BAD_STATE'
+  | 'M_BAD_ALIAS';
 
 /** The single errcode → HTTP status table. Errcodes whose status depends on context (M_UNRECOGNIZED, M_UNKNOWN) carry an explicit status. */
 export const ERRCODE_STATUS: Record<Errcode, number> = {
@@ -51,6 +52,7 @@ export const ERRCODE_STATUS: Record<Errcode, number> = {
   M_INCOMPATIBLE_ROOM_VERSION: 400,
   M_EXCLUSIVE: 400,
   M_BAD_STATE: 400,
+  M_BAD_ALIAS: 400,
   M_NOT_FOUND: 404,
   M_UNRECOGNIZED: 404,
   M_TOO_LARGE: 413,

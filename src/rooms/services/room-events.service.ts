@@ -1,13 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import { M } from '../../common/errors/matrix-error.js';
+import { M, MatrixError } from '../../common/errors/matrix-error.js';
 import { isCanonicalizable } from '../../common/crypto/canonical-json.js';
-import { parseRoomId, parseUserId } from '../../common/matrix/ids.js';
+import { parseRoomAlias, parseRoomId, parseUserId } from '../../common/matrix/ids.js';
+import { AppConfig } from '../../config/app-config.js';
 import type { Requester } from '../../accounts/auth/requester.js';
 import { toClientEvent, type FormatOptions } from '../events/client-event.js';
 import { eventMatches, type RoomEventFilter } from '../events/event-filter.js';
 import { PowerLevels } from '../events/event-auth.js';
 import type { ClientEvent, StoredEvent } from '../events/pdu.js';
 import { formatToken, parseToken } from '../events/stream-token.js';
+import { AliasRepository } from '../repositories/alias.repository.js';
 import { MembershipRepository } from '../repositories/membership.repository.js';
 import { RoomEventRepository } from '../repositories/room-event.repository.js';
 import { RoomRepository } from '../repositories/room.repository.js';
@@ -29,6 +31,8 @@ export class RoomEventsService {
     private readonly memberships: MembershipRepository,
     private readonly visibility: VisibilityService,
     private readonly notifier: StreamNotifier,
+    private readonly aliases: AliasRepository,
+    private readonly config: AppConfig,
   ) {}
 
   async sendMessage(
@@ -71,10 +75,31 @@ export class RoomEventsService {
       if (typeof content.membership !== 'string') throw M.badJson('membership is required');
       if (!parseUserId(stateKey)) throw M.badJson('the state_key of a member event must be a user ID');
     }
+    if (type === 'm.room.canonical_alias' && stateKey === '') await this.checkCanonicalAlias(roomId, content);
     const { events } = await this.writer.send(roomId, [
       { type, stateKey, content, sender: requester.userId },
     ]);
     return { event_id: events[0].event_id };
+  }
+
+  /**
+   * The spec's checks of a new canonical alias: every alias well-formed (400 M_INVALID_PARAM), and
+   * each of this server's pointing to this room (400 M_BAD_ALIAS). Other servers' aliases cannot
+   * be looked up without federation and are taken as given.
+   */
+  private async checkCanonicalAlias(roomId: string, content: Record<string, unknown>): Promise<void> {
+    const { alias, alt_aliases: alt } = content;
+    if (alias !== undefined && alias !== null && typeof alias !== 'string')
+      throw M.invalidParam('alias must be a room alias');
+    if (alt !== undefined && (!Array.isArray(alt) || alt.some((a) => typeof a !== 'string')))
+      throw M.invalidParam('alt_aliases must be a list of room aliases');
+    const all = [...(typeof alias === 'string' ? [alias] : []), ...((alt as string[] | undefined) ?? [])];
+    for (const a of all) {
+      const parsed = parseRoomAlias(a);
+      if (!parsed) throw M.invalidParam(`'${a}' is not a room alias`);
+      if (parsed.serverName === this.config.SERVER_NAME && (await this.aliases.resolve(a)) !== roomId)
+        throw new MatrixError('M_BAD_ALIAS', `${a} does not point to this room`);
+    }
   }
 
   async redact(
