@@ -84,6 +84,65 @@ describe('sendToDevice', () => {
     expect(body.to_device.events.map((e: Any) => e.content)).toEqual([{ n: 1 }]);
   });
 
+  it('carries at most 100 messages per sync; the rest come with the next, none lost or repeated', async () => {
+    const since = (await syncOf(bob)).next_batch;
+    for (let i = 0; i < 150; i++) {
+      expectStatus(await send(alice, `many-${i}`, { [bob.userId]: { [bob.user.deviceId]: { i } } }), 200);
+    }
+    const first = await syncOf(bob, { since });
+    expect(first.to_device.events.map((e: Any) => e.content.i)).toEqual([...Array(100).keys()]);
+    // The same token again (an answer lost on the way) brings the same messages.
+    const again = await syncOf(bob, { since });
+    expect(again.to_device.events.map((e: Any) => e.content.i)).toEqual([...Array(100).keys()]);
+    const second = await syncOf(bob, { since: again.next_batch });
+    expect(second.to_device.events.map((e: Any) => e.content.i)).toEqual(
+      [...Array(50).keys()].map((i) => i + 100),
+    );
+    expect((await syncOf(bob, { since: second.next_batch })).to_device.events).toEqual([]);
+  });
+
+  it('sends one message to a device named twice, and forgets a deleted device', async () => {
+    const login = async () => {
+      const res = expectStatus(
+        await t.http.post(`${CS}/login`).send({
+          type: 'm.login.password',
+          identifier: { type: 'm.id.user', user: 'bob' },
+          password: 'correct horse battery',
+          device_id: 'TEMP',
+        }),
+        200,
+      );
+      return new RoomClient(t, { ...bob.user, accessToken: res.body.access_token, deviceId: 'TEMP' });
+    };
+    let temp = await login();
+    const since = (await syncOf(temp)).next_batch;
+    expectStatus(
+      await send(alice, 'twice', { [bob.userId]: { '*': { n: 'all' }, TEMP: { n: 'own' } } }),
+      200,
+    );
+    expect((await syncOf(temp, { since })).to_device.events.map((e: Any) => e.content)).toEqual([
+      { n: 'own' },
+    ]);
+    expectStatus(
+      await temp.put('/sendToDevice/m.x/reused', { messages: { [alice.userId]: { '*': { v: 1 } } } }),
+      200,
+    );
+
+    // Logged out and in again under the same ID: a new device, without the old one's messages...
+    expectStatus(await temp.post('/logout'), 200);
+    temp = await login();
+    expect((await syncOf(temp)).to_device.events).toEqual([]);
+    // ...and with transaction IDs of its own.
+    const aliceSince = (await syncOf(alice)).next_batch;
+    expectStatus(
+      await temp.put('/sendToDevice/m.x/reused', { messages: { [alice.userId]: { '*': { v: 2 } } } }),
+      200,
+    );
+    expect((await syncOf(alice, { since: aliceSince })).to_device.events.map((e: Any) => e.content)).toEqual([
+      { v: 2 },
+    ]);
+  });
+
   it('wakes a waiting /sync of the target device', async () => {
     const since = (await syncOf(bobLaptop)).next_batch;
     const started = Date.now();

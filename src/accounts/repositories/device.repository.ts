@@ -41,11 +41,27 @@ const UPSERT_DEVICE_SQL = `
         last_seen_ts = EXCLUDED.last_seen_ts, last_seen_ip = EXCLUDED.last_seen_ip, user_agent = EXCLUDED.user_agent
   RETURNING (xmax = 0) AS created`;
 
+/**
+ * Deletes devices with what is kept for them alone: their pending to-device messages and the
+ * transaction IDs they sent with (a device logged in again under the same ID starts afresh).
+ */
 const DELETE_DEVICES_SQL = `
-  DELETE FROM userapi_devices
-  WHERE localpart = $1 AND server_name = $2
-    AND ($3::text[] IS NULL OR device_id = ANY($3)) AND ($4::text IS NULL OR device_id <> $4)
-  RETURNING device_id`;
+  WITH gone AS (
+    DELETE FROM userapi_devices
+    WHERE localpart = $1 AND server_name = $2
+      AND ($3::text[] IS NULL OR device_id = ANY($3)) AND ($4::text IS NULL OR device_id <> $4)
+    RETURNING device_id
+  ), messages AS (
+    DELETE FROM to_device_messages
+    WHERE user_id = '@' || $1 || ':' || $2 AND device_id IN (SELECT device_id FROM gone)
+  ), capped AS (
+    DELETE FROM to_device_capped
+    WHERE user_id = '@' || $1 || ':' || $2 AND device_id IN (SELECT device_id FROM gone)
+  ), txns AS (
+    DELETE FROM to_device_txns
+    WHERE sender = '@' || $1 || ':' || $2 AND device_id IN (SELECT device_id FROM gone)
+  )
+  SELECT device_id FROM gone`;
 
 export interface NewDevice {
   deviceId: string;
@@ -84,6 +100,14 @@ export class DeviceRepository {
     return this.sql.query<DeviceRow>(
       `SELECT ${DEVICE_COLUMNS} FROM userapi_devices d WHERE d.localpart = $1 AND d.server_name = $2 ORDER BY d.session_id`,
       [localpart, serverName],
+    );
+  }
+
+  /** The device IDs of several local users at once. */
+  deviceIdsOf(localparts: string[], serverName: string): Promise<{ localpart: string; device_id: string }[]> {
+    return this.sql.query<{ localpart: string; device_id: string }>(
+      `SELECT localpart, device_id FROM userapi_devices WHERE localpart = ANY($1::text[]) AND server_name = $2`,
+      [localparts, serverName],
     );
   }
 

@@ -39,39 +39,80 @@ export class ToDeviceRepository {
         );
         if (fresh === 0) return null;
         if (targets.length === 0) return 0;
-        const row = await tx.one<{ pos: string }>(
-          `WITH stored AS (
-             INSERT INTO to_device_messages (stream_pos, user_id, device_id, sender, type, content)
-             SELECT lattice_next_stream_pos(), u, d, $4, $5, c
-             FROM unnest($1::text[], $2::text[], $3::text[]) AS t(u, d, c)
-             RETURNING stream_pos
-           ) SELECT max(stream_pos)::text AS pos FROM stored`,
+        // Positions for every row at once: the stream head's row lock is taken once, not per row.
+        const row = await tx.one<{ last: string }>(`SELECT lattice_next_stream_pos($1) AS last`, [
+          targets.length,
+        ]);
+        const last = Number(row!.last);
+        await tx.exec(
+          `INSERT INTO to_device_messages (stream_pos, user_id, device_id, sender, type, content)
+           SELECT $6::bigint + i, u, d, $4, $5, c
+           FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(u, d, c, i)`,
           [
             targets.map((t) => t.userId),
             targets.map((t) => t.deviceId),
             targets.map((t) => t.content),
             sender,
             type,
+            last - targets.length,
           ],
         );
-        return Number(row!.pos);
+        return last;
       },
       { holdsStreamHead: true },
     );
   }
 
   /**
-   * The device's messages in (acknowledged, upTo], oldest first; those at or below `acknowledged`
-   * (its client has them) are deleted in the same round trip.
+   * For a device's /sync from `since` (0: an initial sync): forgets what that token acknowledges
+   * (every message at or below it, or, when the sync that gave it was capped, those it carried),
+   * then answers up to `limit` of the others at or below `upTo`, oldest first, and whether more
+   * are left.
    */
-  takePending(userId: string, deviceId: string, acknowledged: number, upTo: number): Promise<ToDeviceRow[]> {
-    return this.sql.query<ToDeviceRow>(
-      `WITH acked AS (
-         DELETE FROM to_device_messages WHERE user_id = $1 AND device_id = $2 AND stream_pos <= $3
-       )
-       SELECT stream_pos, sender, type, content FROM to_device_messages
-       WHERE user_id = $1 AND device_id = $2 AND stream_pos > $3 AND stream_pos <= $4 ORDER BY stream_pos`,
-      [userId, deviceId, acknowledged, upTo],
+  async takePending(
+    userId: string,
+    deviceId: string,
+    since: number,
+    upTo: number,
+    limit: number,
+  ): Promise<{ rows: ToDeviceRow[]; more: boolean }> {
+    const rows = await this.sql.transaction(async (tx) => {
+      const capped = await tx.one<{ upto: string }>(
+        `SELECT delivered_upto AS upto FROM to_device_capped WHERE user_id = $1 AND device_id = $2 AND token_pos = $3`,
+        [userId, deviceId, since],
+      );
+      const acknowledged = capped ? Number(capped.upto) : since;
+      if (since > 0) {
+        await tx.exec(
+          `DELETE FROM to_device_messages WHERE user_id = $1 AND device_id = $2 AND stream_pos <= $3`,
+          [userId, deviceId, acknowledged],
+        );
+        await tx.exec(
+          `DELETE FROM to_device_capped WHERE user_id = $1 AND device_id = $2 AND token_pos < $3`,
+          [userId, deviceId, since],
+        );
+      }
+      return tx.query<ToDeviceRow>(
+        `SELECT stream_pos, sender, type, content FROM to_device_messages
+         WHERE user_id = $1 AND device_id = $2 AND stream_pos > $3 AND stream_pos <= $4
+         ORDER BY stream_pos LIMIT $5`,
+        [userId, deviceId, acknowledged, upTo, limit + 1],
+      );
+    });
+    return { rows: rows.slice(0, limit), more: rows.length > limit };
+  }
+
+  /**
+   * Remembers that the sync answered with `token` carried the device's messages up to `upTo` only,
+   * and moves the stream head on by one (a position with nothing at it): the device's next sync
+   * then answers with another token, so that one token never stands for two deliveries.
+   */
+  async recordCapped(userId: string, deviceId: string, token: number, upTo: number): Promise<void> {
+    await this.sql.exec(
+      `INSERT INTO to_device_capped (user_id, device_id, token_pos, delivered_upto) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (user_id, device_id, token_pos) DO UPDATE SET delivered_upto = EXCLUDED.delivered_upto`,
+      [userId, deviceId, token, upTo],
     );
+    await this.sql.exec(`SELECT lattice_next_stream_pos()`);
   }
 }
