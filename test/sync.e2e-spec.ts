@@ -593,6 +593,29 @@ describe('/sync', () => {
         notification_count: 4,
         highlight_count: 2,
       });
+      // Edits do not notify (unless they mention); a msgtype nested deeper is no notice; a display
+      // name with a quote in it is found (it is escaped in the stored JSON).
+      const edit = {
+        msgtype: 'm.text',
+        body: '* fixed',
+        'm.new_content': { msgtype: 'm.text', body: 'fixed' },
+        'm.relates_to': { rel_type: 'm.replace', event_id: first },
+      };
+      expectStatus(await alice.sendRaw(roomId, edit), 200);
+      expectStatus(
+        await alice.sendRaw(roomId, {
+          msgtype: 'm.text',
+          body: `for ${localpart}`,
+          x: { msgtype: 'm.notice' },
+        }),
+        200,
+      );
+      expectStatus(await bob.put(`/profile/${bob.userId}/displayname`, { displayname: 'Bee "Q"' }), 200);
+      await alice.send(roomId, 'ask Bee "Q" about it');
+      expect((await sync(bob)).rooms.join[roomId].unread_notifications).toEqual({
+        notification_count: 6,
+        highlight_count: 4,
+      });
       const last = await alice.send(roomId, 'caught up');
       expectStatus(await bob.post(`/rooms/${roomId}/receipt/m.read/${encodeURIComponent(last)}`, {}), 200);
 

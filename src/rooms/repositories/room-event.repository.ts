@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { textArray } from '../../database/sql-literals.js';
+import { pduJson, textArray } from '../../database/sql-literals.js';
 import { SqlService, type Queryable } from '../../database/sql.service.js';
 import type { Pdu, StoredEvent } from '../events/pdu.js';
 
@@ -370,10 +370,10 @@ export class RoomEventRepository {
   }
 
   /**
-   * Among the latest MENTION_WINDOW unread messages from others in (after, upTo]: how many are
-   * notices (canonical JSON writes their msgtype exactly so), and the PDUs of those whose text
-   * holds any of `needles` (case-insensitively), the candidates for a mention for the caller to
-   * check exactly. The window keeps a sync's cost the same however far behind the read receipt is.
+   * Among the latest MENTION_WINDOW unread messages from others in (after, upTo]: the notices, the
+   * edits (m.replace), and those whose JSON text holds any of `needles` (case-insensitively; give
+   * them JSON-escaped), the candidates for a mention for the caller to check exactly. The window
+   * keeps a sync's cost the same however far behind the read receipt is.
    */
   async recentUnreadMessages(
     roomId: string,
@@ -381,21 +381,23 @@ export class RoomEventRepository {
     upTo: number,
     userId: string,
     needles: string[],
-  ): Promise<{ notices: number; mentioning: Pdu[] }> {
-    const rows = await this.sql.query<{ pdu: string; notice: boolean }>(
-      `SELECT pdu, notice FROM (
-         SELECT pdu, strpos(pdu, '"msgtype":"m.notice"') > 0 AS notice FROM room_events
-         WHERE room_id = $1 AND stream_pos > $2 AND stream_pos <= $3 AND sender <> $4
-           AND type = 'm.room.message' AND redacted_by IS NULL
-         ORDER BY stream_pos DESC LIMIT ${MENTION_WINDOW}
+  ): Promise<{ pdu: Pdu; notice: boolean; edit: boolean }[]> {
+    const rows = await this.sql.query<{ pdu: string; notice: boolean; edit: boolean }>(
+      `SELECT pdu, notice, edit FROM (
+         SELECT pdu, COALESCE(c ->> 'msgtype' = 'm.notice', FALSE) AS notice,
+                COALESCE(c -> 'm.relates_to' ->> 'rel_type' = 'm.replace', FALSE) AS edit
+         FROM (
+           SELECT pdu, ${pduJson('pdu')} -> 'content' AS c FROM room_events
+           WHERE room_id = $1 AND stream_pos > $2 AND stream_pos <= $3 AND sender <> $4
+             AND type = 'm.room.message' AND redacted_by IS NULL
+           ORDER BY stream_pos DESC LIMIT ${MENTION_WINDOW}
+         ) latest
        ) recent
-       WHERE notice OR EXISTS (SELECT 1 FROM unnest($5::text[]) AS n WHERE strpos(lower(pdu), lower(n)) > 0)`,
+       WHERE notice OR edit
+          OR EXISTS (SELECT 1 FROM unnest($5::text[]) AS n WHERE strpos(lower(pdu), lower(n)) > 0)`,
       [roomId, after, upTo, userId, needles],
     );
-    return {
-      notices: rows.filter((r) => r.notice).length,
-      mentioning: rows.filter((r) => !r.notice).map((r) => JSON.parse(r.pdu) as Pdu),
-    };
+    return rows.map((r) => ({ pdu: JSON.parse(r.pdu) as Pdu, notice: r.notice, edit: r.edit }));
   }
 
   async positionOf(eventId: string): Promise<{ room_id: string; stream_pos: number } | null> {

@@ -123,19 +123,24 @@ export class RoomStreamService {
     ]);
     const displayName = me?.display_name ?? null;
     const localpart = userId.slice(1, userId.indexOf(':'));
+    // The needles as they appear in canonical JSON text (a quote in a name is \" there).
+    const needles = [localpart, ...(displayName ? [displayName] : [])].map((n) =>
+      JSON.stringify(n).slice(1, -1),
+    );
     const [unread, recent] = await Promise.all([
       this.events.countMessagesAfter(roomId, read, upTo, userId),
-      this.events.recentUnreadMessages(
-        roomId,
-        read,
-        upTo,
-        userId,
-        displayName ? [localpart, displayName] : [localpart],
-      ),
+      this.events.recentUnreadMessages(roomId, read, upTo, userId, needles),
     ]);
-    const highlighted = recent.mentioning.filter((pdu) => highlights(pdu.content, userId, displayName));
-    // Notices do not notify (.m.rule.suppress_notices): those among the latest unread are not counted.
-    return { notification_count: unread - recent.notices, highlight_count: highlighted.length };
+    // The default rules in their order: notices never notify; mentions highlight (edits too);
+    // other edits do not notify (.m.rule.suppress_edits).
+    let silent = 0;
+    let highlighted = 0;
+    for (const m of recent) {
+      if (m.notice) silent++;
+      else if (highlights(m.pdu.content, userId, displayName)) highlighted++;
+      else if (m.edit) silent++;
+    }
+    return { notification_count: Math.max(0, unread - silent), highlight_count: highlighted };
   }
 
   receiptsSince(roomIds: string[], after: number, upTo: number): Promise<ReceiptRow[]> {
