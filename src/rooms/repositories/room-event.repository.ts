@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { pduJson, textArray } from '../../database/sql-literals.js';
+import { textArray } from '../../database/sql-literals.js';
 import { SqlService, type Queryable } from '../../database/sql.service.js';
 import type { Pdu, StoredEvent } from '../events/pdu.js';
 
@@ -370,34 +370,31 @@ export class RoomEventRepository {
   }
 
   /**
-   * Among the latest MENTION_WINDOW unread messages from others in (after, upTo]: the notices, the
-   * edits (m.replace), and those whose JSON text holds any of `needles` (case-insensitively; give
-   * them JSON-escaped), the candidates for a mention for the caller to check exactly. The window
-   * keeps a sync's cost the same however far behind the read receipt is.
+   * Among the latest MENTION_WINDOW unread messages from others in (after, upTo], those whose JSON
+   * text holds "m.notice", "m.replace" or any of `needles` (case-insensitively; give them
+   * JSON-escaped): the few candidates for a notice, an edit or a mention, for the caller to check
+   * on the parsed content. The window keeps a sync's cost the same however far behind the read
+   * receipt is; the text test keeps it from parsing messages that cannot matter.
    */
-  async recentUnreadMessages(
+  async recentUnreadCandidates(
     roomId: string,
     after: number,
     upTo: number,
     userId: string,
     needles: string[],
-  ): Promise<{ pdu: Pdu; notice: boolean; edit: boolean }[]> {
-    const rows = await this.sql.query<{ pdu: string; notice: boolean; edit: boolean }>(
-      `SELECT pdu, notice, edit FROM (
-         SELECT pdu, COALESCE(c ->> 'msgtype' = 'm.notice', FALSE) AS notice,
-                COALESCE(c -> 'm.relates_to' ->> 'rel_type' = 'm.replace', FALSE) AS edit
-         FROM (
-           SELECT pdu, ${pduJson('pdu')} -> 'content' AS c FROM room_events
-           WHERE room_id = $1 AND stream_pos > $2 AND stream_pos <= $3 AND sender <> $4
-             AND type = 'm.room.message' AND redacted_by IS NULL
-           ORDER BY stream_pos DESC LIMIT ${MENTION_WINDOW}
-         ) latest
-       ) recent
-       WHERE notice OR edit
+  ): Promise<Pdu[]> {
+    const rows = await this.sql.query<{ pdu: string }>(
+      `SELECT pdu FROM (
+         SELECT pdu FROM room_events
+         WHERE room_id = $1 AND stream_pos > $2 AND stream_pos <= $3 AND sender <> $4
+           AND type = 'm.room.message' AND redacted_by IS NULL
+         ORDER BY stream_pos DESC LIMIT ${MENTION_WINDOW}
+       ) latest
+       WHERE strpos(pdu, '"m.notice"') > 0 OR strpos(pdu, '"m.replace"') > 0
           OR EXISTS (SELECT 1 FROM unnest($5::text[]) AS n WHERE strpos(lower(pdu), lower(n)) > 0)`,
       [roomId, after, upTo, userId, needles],
     );
-    return rows.map((r) => ({ pdu: JSON.parse(r.pdu) as Pdu, notice: r.notice, edit: r.edit }));
+    return rows.map((r) => JSON.parse(r.pdu) as Pdu);
   }
 
   async positionOf(eventId: string): Promise<{ room_id: string; stream_pos: number } | null> {

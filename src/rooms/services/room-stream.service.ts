@@ -129,16 +129,17 @@ export class RoomStreamService {
     );
     const [unread, recent] = await Promise.all([
       this.events.countMessagesAfter(roomId, read, upTo, userId),
-      this.events.recentUnreadMessages(roomId, read, upTo, userId, needles),
+      this.events.recentUnreadCandidates(roomId, read, upTo, userId, needles),
     ]);
     // The default rules in their order: notices never notify; mentions highlight (edits too);
     // other edits do not notify (.m.rule.suppress_edits).
     let silent = 0;
     let highlighted = 0;
-    for (const m of recent) {
-      if (m.notice) silent++;
-      else if (highlights(m.pdu.content, userId, displayName)) highlighted++;
-      else if (m.edit) silent++;
+    for (const { content } of recent) {
+      const relation = content['m.relates_to'] as { rel_type?: unknown } | undefined;
+      if (content.msgtype === 'm.notice') silent++;
+      else if (highlights(content, userId, displayName)) highlighted++;
+      else if (relation?.rel_type === 'm.replace') silent++;
     }
     return { notification_count: Math.max(0, unread - silent), highlight_count: highlighted };
   }
