@@ -76,29 +76,25 @@ export class ToDeviceRepository {
     upTo: number,
     limit: number,
   ): Promise<{ rows: ToDeviceRow[]; more: boolean }> {
-    const rows = await this.sql.transaction(async (tx) => {
-      const capped = await tx.one<{ upto: string }>(
-        `SELECT delivered_upto AS upto FROM to_device_capped WHERE user_id = $1 AND device_id = $2 AND token_pos = $3`,
-        [userId, deviceId, since],
-      );
-      const acknowledged = capped ? Number(capped.upto) : since;
-      if (since > 0) {
-        await tx.exec(
-          `DELETE FROM to_device_messages WHERE user_id = $1 AND device_id = $2 AND stream_pos <= $3`,
-          [userId, deviceId, acknowledged],
-        );
-        await tx.exec(
-          `DELETE FROM to_device_capped WHERE user_id = $1 AND device_id = $2 AND token_pos < $3`,
-          [userId, deviceId, since],
-        );
-      }
-      return tx.query<ToDeviceRow>(
-        `SELECT stream_pos, sender, type, content FROM to_device_messages
-         WHERE user_id = $1 AND device_id = $2 AND stream_pos > $3 AND stream_pos <= $4
-         ORDER BY stream_pos LIMIT $5`,
-        [userId, deviceId, acknowledged, upTo, limit + 1],
-      );
-    });
+    // One statement (one round trip, on every /sync): the acknowledged point, the deletions it
+    // allows, and the rest, read from the statement's snapshot (which the deletions do not change).
+    const rows = await this.sql.query<ToDeviceRow>(
+      `WITH ack AS (
+         SELECT COALESCE(
+           (SELECT delivered_upto FROM to_device_capped WHERE user_id = $1 AND device_id = $2 AND token_pos = $3),
+           $3
+         ) AS upto
+       ), acked AS (
+         DELETE FROM to_device_messages
+         WHERE user_id = $1 AND device_id = $2 AND stream_pos <= (SELECT upto FROM ack)
+       ), stale AS (
+         DELETE FROM to_device_capped WHERE user_id = $1 AND device_id = $2 AND token_pos < $3
+       )
+       SELECT stream_pos, sender, type, content FROM to_device_messages
+       WHERE user_id = $1 AND device_id = $2 AND stream_pos > (SELECT upto FROM ack) AND stream_pos <= $4
+       ORDER BY stream_pos LIMIT $5`,
+      [userId, deviceId, since, upTo, limit + 1],
+    );
     return { rows: rows.slice(0, limit), more: rows.length > limit };
   }
 
