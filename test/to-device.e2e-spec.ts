@@ -19,25 +19,29 @@ describe('sendToDevice', () => {
     t = await TestApp.start();
     alice = await client(t, 'alice');
     bob = await client(t, 'bob');
-    const login = expectStatus(
-      await t.http.post(`${CS}/login`).send({
-        type: 'm.login.password',
-        identifier: { type: 'm.id.user', user: 'bob' },
-        password: 'correct horse battery',
-        device_id: 'LAPTOP',
-      }),
-      200,
-    );
-    bobLaptop = new RoomClient(t, {
-      ...bob.user,
-      accessToken: login.body.access_token,
-      deviceId: login.body.device_id,
-    });
+    bobLaptop = await loginBob('LAPTOP');
   });
   afterAll(async () => {
     await t.close();
   });
 
+  /** Bob signed in again, as a device with this ID. */
+  const loginBob = async (deviceId: string) => {
+    const res = expectStatus(
+      await t.http.post(`${CS}/login`).send({
+        type: 'm.login.password',
+        identifier: { type: 'm.id.user', user: 'bob' },
+        password: 'correct horse battery',
+        device_id: deviceId,
+      }),
+      200,
+    );
+    return new RoomClient(t, {
+      ...bob.user,
+      accessToken: res.body.access_token,
+      deviceId: res.body.device_id,
+    });
+  };
   const PATH = '/sendToDevice/{eventType}/{txnId}';
   const send = (from: RoomClient, txnId: string, messages: unknown, type = 'm.room_key_request') =>
     from.put(`/sendToDevice/${encodeURIComponent(type)}/${encodeURIComponent(txnId)}`, { messages });
@@ -102,19 +106,7 @@ describe('sendToDevice', () => {
   });
 
   it('sends one message to a device named twice, and forgets a deleted device', async () => {
-    const login = async () => {
-      const res = expectStatus(
-        await t.http.post(`${CS}/login`).send({
-          type: 'm.login.password',
-          identifier: { type: 'm.id.user', user: 'bob' },
-          password: 'correct horse battery',
-          device_id: 'TEMP',
-        }),
-        200,
-      );
-      return new RoomClient(t, { ...bob.user, accessToken: res.body.access_token, deviceId: 'TEMP' });
-    };
-    let temp = await login();
+    let temp = await loginBob('TEMP');
     const since = (await syncOf(temp)).next_batch;
     expectStatus(
       await send(alice, 'twice', { [bob.userId]: { '*': { n: 'all' }, TEMP: { n: 'own' } } }),
@@ -130,7 +122,7 @@ describe('sendToDevice', () => {
 
     // Logged out and in again under the same ID: a new device, without the old one's messages...
     expectStatus(await temp.post('/logout'), 200);
-    temp = await login();
+    temp = await loginBob('TEMP');
     expect((await syncOf(temp)).to_device.events).toEqual([]);
     // ...and with transaction IDs of its own.
     const aliceSince = (await syncOf(alice)).next_batch;

@@ -12,19 +12,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 
-export class MessagesQuery {
-  @IsOptional()
-  @IsString()
-  from?: string;
-
-  @IsOptional()
-  @IsString()
-  to?: string;
-
-  @IsOptional()
-  @IsIn(['b', 'f'])
-  dir?: 'b' | 'f';
-
+export class ContextQuery {
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -37,17 +25,18 @@ export class MessagesQuery {
   filter?: string;
 }
 
-export class ContextQuery {
+export class MessagesQuery extends ContextQuery {
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(100000)
-  limit?: number;
+  @IsString()
+  from?: string;
 
   @IsOptional()
   @IsString()
-  filter?: string;
+  to?: string;
+
+  @IsOptional()
+  @IsIn(['b', 'f'])
+  dir?: 'b' | 'f';
 }
 
 export class MembersQuery {

@@ -294,23 +294,13 @@ export class RoomEventsService {
     if (!stored || stored.pdu.room_id !== roomId) throw M.notFound('Event not found');
     const [visible] = await this.visibility.filter(requester.userId, roomId, [stored]);
     if (!visible) throw M.notFound('Event not found');
-    const pos = stored.stream_pos;
     const limit = Math.min(params.limit, MAX_MESSAGES_LIMIT);
-    const beforeLimit = Math.floor(limit / 2);
-    const afterLimit = limit - beforeLimit;
     // The filter's own limit is for /messages: here the query's limit is split.
     const filter = params.filter ? { ...params.filter, limit: undefined } : undefined;
-    const [before, after] = await Promise.all([
-      beforeLimit > 0
-        ? this.pageOf(requester, roomId, { from: formatToken(pos - 1), dir: 'b', limit: beforeLimit, filter })
-        : undefined,
-      afterLimit > 0
-        ? this.pageOf(requester, roomId, { from: formatToken(pos), dir: 'f', limit: afterLimit, filter })
-        : undefined,
-    ]);
-    const eventsBefore = before?.events ?? [];
-    const eventsAfter = after?.events ?? [];
-    const last = eventsAfter.at(-1)?.stream_pos ?? pos;
+    const beforeLimit = Math.floor(limit / 2);
+    const around = await this.around(requester, stored, beforeLimit, limit - beforeLimit, filter);
+    const { eventsBefore, eventsAfter } = around;
+    const last = eventsAfter.at(-1)?.stream_pos ?? stored.stream_pos;
     let state = (await this.state.at(roomId, last)).filter((e) => eventMatches(e, filter));
     if (filter?.lazy_load_members) {
       const senders = new Set([...eventsBefore, stored, ...eventsAfter].map((e) => e.pdu.sender));
@@ -326,10 +316,40 @@ export class RoomEventsService {
       event: event[0],
       events_before: formattedBefore,
       events_after: formattedAfter,
-      // Where paginating on would continue: before the earliest event shown, after the last.
-      start: before?.end ?? formatToken(before ? 0 : pos - 1),
-      end: after?.end ?? formatToken(last),
+      start: around.start,
+      end: around.end,
       state: formattedState,
+    };
+  }
+
+  /**
+   * Up to `before` and `after` events the requester may see on each side of an event (newest first
+   * before it, oldest first after it), with the tokens where paginating on would continue: before
+   * the earliest event shown, and after the last.
+   */
+  async around(
+    requester: Requester,
+    event: StoredEvent,
+    before: number,
+    after: number,
+    filter?: RoomEventFilter,
+  ): Promise<{ eventsBefore: StoredEvent[]; eventsAfter: StoredEvent[]; start: string; end: string }> {
+    const roomId = event.pdu.room_id;
+    const pos = event.stream_pos;
+    const [older, newer] = await Promise.all([
+      before > 0
+        ? this.pageOf(requester, roomId, { from: formatToken(pos - 1), dir: 'b', limit: before, filter })
+        : undefined,
+      after > 0
+        ? this.pageOf(requester, roomId, { from: formatToken(pos), dir: 'f', limit: after, filter })
+        : undefined,
+    ]);
+    const eventsAfter = newer?.events ?? [];
+    return {
+      eventsBefore: older?.events ?? [],
+      eventsAfter,
+      start: older?.end ?? formatToken(older ? 0 : pos - 1),
+      end: newer?.end ?? formatToken(eventsAfter.at(-1)?.stream_pos ?? pos),
     };
   }
 

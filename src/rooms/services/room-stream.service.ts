@@ -110,7 +110,7 @@ export class RoomStreamService {
   /**
    * The room's unread counts for /sync, from the user's read receipt: notifications and highlights
    * as the default push rules count them (see highlights()), notices and highlights among the latest
-   * unread messages only (RoomEventRepository.recentUnreadMessages).
+   * unread messages only (RoomEventRepository.recentUnreadCandidates).
    */
   async unreadCounts(
     roomId: string,

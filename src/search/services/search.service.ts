@@ -5,7 +5,6 @@ import type { Requester } from '../../accounts/auth/requester.js';
 import type { StartedJob } from '../../jobs/job.service.js';
 import { eventMatches, roomMatches } from '../../rooms/events/event-filter.js';
 import type { ClientEvent, StoredEvent } from '../../rooms/events/pdu.js';
-import { formatToken } from '../../rooms/events/stream-token.js';
 import { RoomEventsService } from '../../rooms/services/room-events.service.js';
 import { RoomStreamService } from '../../rooms/services/room-stream.service.js';
 import type {
@@ -294,32 +293,19 @@ export class SearchService {
   ): Promise<EventContext> {
     const roomId = event.pdu.room_id;
     const pos = event.stream_pos;
-    const beforeLimit = Math.min(options.before_limit ?? DEFAULT_CONTEXT, MAX_CONTEXT);
-    const afterLimit = Math.min(options.after_limit ?? DEFAULT_CONTEXT, MAX_CONTEXT);
-    const [before, after] = await Promise.all([
-      beforeLimit > 0
-        ? this.roomEvents.messages(requester, roomId, {
-            from: formatToken(pos - 1),
-            dir: 'b',
-            limit: beforeLimit,
-          })
-        : undefined,
-      afterLimit > 0
-        ? this.roomEvents.messages(requester, roomId, { from: formatToken(pos), dir: 'f', limit: afterLimit })
-        : undefined,
+    const around = await this.roomEvents.around(
+      requester,
+      event,
+      Math.min(options.before_limit ?? DEFAULT_CONTEXT, MAX_CONTEXT),
+      Math.min(options.after_limit ?? DEFAULT_CONTEXT, MAX_CONTEXT),
+    );
+    const [eventsBefore, eventsAfter] = await Promise.all([
+      this.roomEvents.format(around.eventsBefore, requester),
+      this.roomEvents.format(around.eventsAfter, requester),
     ]);
-    const eventsBefore = before?.chunk ?? [];
-    const eventsAfter = after?.chunk ?? [];
-    let end = after?.end;
-    if (end === undefined) {
-      // At the end of the room's history: continue after the last event shown.
-      const lastId = eventsAfter[eventsAfter.length - 1]?.event_id;
-      const [last] = lastId ? await this.stream.eventsByIds([lastId]) : [];
-      end = formatToken(last?.stream_pos ?? pos);
-    }
     const context: EventContext = {
-      start: before?.end ?? formatToken(before ? 0 : pos - 1),
-      end,
+      start: around.start,
+      end: around.end,
       events_before: eventsBefore,
       events_after: eventsAfter,
     };
